@@ -1,0 +1,49 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Dependencies point inward: SpillwayPolicy and SpillwayS3 are pure (no NIO, no clock, no files),
+// SpillwayConfig turns text into values, SpillwayProxy is the only target that touches a data socket,
+// and SpillwayCLI is the composition root.
+let package = Package(
+    name: "Spillway",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "spillway", targets: ["SpillwayCLI"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .target(name: "SpillwayPolicy"),
+        .target(name: "SpillwayS3"),
+        .target(
+            name: "SpillwayConfig",
+            dependencies: ["SpillwayPolicy", "SpillwayS3", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "SpillwayProxy",
+            dependencies: [
+                "SpillwayConfig", "SpillwayPolicy", "SpillwayS3",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "SpillwayCLI",
+            dependencies: [
+                "SpillwayConfig", "SpillwayProxy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "SpillwayPolicyTests", dependencies: ["SpillwayPolicy"]),
+        .testTarget(name: "SpillwayS3Tests", dependencies: ["SpillwayS3"]),
+        .testTarget(name: "SpillwayConfigTests", dependencies: ["SpillwayConfig"]),
+        .testTarget(name: "SpillwayIntegrationTests", dependencies: [], resources: []),
+    ]
+)

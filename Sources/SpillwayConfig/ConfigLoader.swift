@@ -1,0 +1,274 @@
+import SpillwayPolicy
+import SpillwayS3
+import Yams
+
+/// Turns config text into a `GatewayConfig`, or refuses it with every problem and its line.
+public enum ConfigLoader {
+    public static let topLevelKeys = ["listen", "workers", "s3", "timeouts", "drain_timeout", "pools", "routes", "default_pool"]
+    static let timeoutKeys = ["connect", "first_byte", "idle", "client_idle"]
+    static let routeTimeoutKeys = ["connect", "first_byte", "idle"]
+    static let poolKeys = ["name", "balancer", "nodes", "max_idle_per_node"]
+    static let nodeKeys = ["url", "weight"]
+    static let routeKeys = ["name", "match", "pool", "timeouts"]
+    static let matchKeys = ["bucket", "prefix", "operation", "method"]
+
+    public static func load(text: String, file: String) -> Result<GatewayConfig, ConfigError> {
+        let reader = YAMLReader(file: file)
+        guard let root = reader.parse(text) else { return .failure(ConfigError(issues: reader.issues)) }
+        let config = read(root, reader)
+        if let config, reader.issues.isEmpty { return .success(config) }
+        return .failure(ConfigError(issues: reader.issues))
+    }
+
+    static func read(_ root: Node, _ r: YAMLReader) -> GatewayConfig? {
+        var listen: [HostPort] = []
+        var workers: Int?
+        var domains: [String] = []
+        var timeouts = Timeouts()
+        var drain = Duration.seconds(30)
+        var pools: [(PoolConfig, Node)] = []
+        var routes: [(RouteConfig, poolNode: Node)] = []
+        var defaultPool: (String, Node)?
+        var listenNode: Node?
+
+        for (key, keyNode, value) in r.mapping(root, section: "the top level", allowed: topLevelKeys) {
+            switch key {
+            case "listen":
+                listenNode = keyNode
+                for item in r.list(value) {
+                    guard let text = r.string(item, "a listen address") else { continue }
+                    if let hp = ValueParsers.hostPort(text) {
+                        listen.append(HostPort(host: hp.host, port: hp.port))
+                    } else {
+                        r.report(item, "listen address '\(text)' is not host:port", fix: "for example 127.0.0.1:9000 or [::1]:9000")
+                    }
+                }
+            case "workers":
+                workers = r.int(value, "workers", range: 1...256)
+            case "s3":
+                for (k, _, v) in r.mapping(value, section: "s3", allowed: ["virtual_host_domains"]) where k == "virtual_host_domains" {
+                    domains = r.list(v).compactMap { r.string($0, "a virtual host domain") }
+                }
+            case "timeouts":
+                timeouts = readTimeouts(value, r)
+            case "drain_timeout":
+                drain = r.duration(value, "drain_timeout") ?? drain
+            case "pools":
+                guard case .sequence(let seq) = value else {
+                    r.report(value, "pools must be a list", fix: "write each pool as '- name: ...'")
+                    continue
+                }
+                for item in seq { if let pool = readPool(item, r) { pools.append((pool, item)) } }
+            case "routes":
+                guard case .sequence(let seq) = value else {
+                    r.report(value, "routes must be a list", fix: "write each route as '- match: ...'")
+                    continue
+                }
+                for (i, item) in seq.enumerated() { if let route = readRoute(item, index: i, r) { routes.append(route) } }
+            case "default_pool":
+                if let name = r.string(value, "default_pool") { defaultPool = (name, value) }
+            default:
+                break
+            }
+        }
+
+        if listenNode == nil {
+            r.report(root, "no listen address", fix: "add 'listen: 127.0.0.1:9000'")
+        }
+        if pools.isEmpty {
+            r.report(root, "no pools: Spillway needs at least one pool of storage nodes",
+                     fix: "add 'pools: [{name: primary, nodes: [http://127.0.0.1:9001]}]'")
+        }
+        var poolLines: [String: Int] = [:]
+        for (pool, node) in pools {
+            if let first = poolLines[pool.name] {
+                r.report(node, "pool name '\(pool.name)' is used twice (first on line \(first))", fix: "give each pool its own name")
+            } else {
+                poolLines[pool.name] = node.mark?.line ?? 0
+            }
+        }
+        var routeNames: [String: Int] = [:]
+        for (route, poolNode) in routes {
+            if poolLines[route.pool] == nil {
+                r.report(poolNode, "route '\(route.name)' sends to pool '\(route.pool)', which is not defined",
+                         fix: "define it under pools, or use one of: \(poolLines.keys.sorted().joined(separator: ", "))")
+            }
+            if let first = routeNames[route.name] {
+                r.report(poolNode, "route name '\(route.name)' is used twice (first route on line \(first))", fix: "give each route its own name")
+            } else {
+                routeNames[route.name] = poolNode.mark?.line ?? 0
+            }
+        }
+        let defaultName: String
+        if let (name, node) = defaultPool {
+            if poolLines[name] == nil, !pools.isEmpty {
+                r.report(node, "default_pool '\(name)' is not defined",
+                         fix: "use one of: \(poolLines.keys.sorted().joined(separator: ", "))")
+            }
+            defaultName = name
+        } else if pools.count > 1 {
+            r.report(root, "several pools but no default_pool", fix: "add 'default_pool: \(pools[0].0.name)'")
+            defaultName = pools[0].0.name
+        } else {
+            defaultName = pools.first?.0.name ?? ""
+        }
+        guard r.issues.isEmpty else { return nil }
+        return GatewayConfig(
+            listen: listen, workers: workers, virtualHostDomains: domains, timeouts: timeouts, drainTimeout: drain,
+            pools: pools.map(\.0), routes: routes.map(\.0), defaultPool: defaultName)
+    }
+
+    static func readTimeouts(_ node: Node, _ r: YAMLReader) -> Timeouts {
+        var t = Timeouts()
+        for (key, _, value) in r.mapping(node, section: "timeouts", allowed: timeoutKeys) {
+            guard let d = r.duration(value, "timeouts.\(key)") else { continue }
+            switch key {
+            case "connect": t.connect = d
+            case "first_byte": t.firstByte = d
+            case "idle": t.idle = d
+            case "client_idle": t.clientIdle = d
+            default: break
+            }
+        }
+        return t
+    }
+
+    static func readPool(_ node: Node, _ r: YAMLReader) -> PoolConfig? {
+        var name: String?
+        var balancer = BalancerKind.leastOutstanding
+        var nodes: [NodeConfig] = []
+        var maxIdle = 256
+        var nodeEntries = 0
+        for (key, _, value) in r.mapping(node, section: "a pool", allowed: poolKeys) {
+            switch key {
+            case "name": name = r.string(value, "pool name")
+            case "balancer":
+                guard let text = r.string(value, "balancer") else { continue }
+                if let kind = BalancerKind(rawValue: text) {
+                    balancer = kind
+                } else {
+                    r.report(value, "unknown balancer '\(text)'",
+                             fix: "use one of: \(BalancerKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+            case "nodes":
+                var seen: Set<HostPort> = []
+                for item in r.list(value) {
+                    nodeEntries += 1
+                    guard let n = readNode(item, r) else { continue }
+                    if !seen.insert(n.address).inserted {
+                        r.report(item, "node \(n.url) is listed twice in this pool", fix: "list each node once; use weight to favour one")
+                    }
+                    nodes.append(n)
+                }
+            case "max_idle_per_node": maxIdle = r.int(value, "max_idle_per_node", range: 0...100_000) ?? maxIdle
+            default: break
+            }
+        }
+        guard let name else {
+            r.report(node, "a pool has no name", fix: "add 'name: primary'")
+            return nil
+        }
+        if nodeEntries == 0 {
+            r.report(node, "pool '\(name)' has no nodes", fix: "add 'nodes: [http://127.0.0.1:9001]'")
+        }
+        // Bad node entries were reported where they stand.
+        guard !nodes.isEmpty else { return nil }
+        return PoolConfig(name: name, balancer: balancer, nodes: nodes, maxIdlePerNode: maxIdle)
+    }
+
+    static func readNode(_ node: Node, _ r: YAMLReader) -> NodeConfig? {
+        var urlNode = node
+        var weight = 1
+        if case .mapping = node {
+            var url: Node?
+            for (key, _, value) in r.mapping(node, section: "a node", allowed: nodeKeys) {
+                if key == "url" { url = value }
+                if key == "weight" { weight = r.int(value, "weight", range: 1...1000) ?? weight }
+            }
+            guard let url else {
+                r.report(node, "a node has no url", fix: "add 'url: http://127.0.0.1:9001'")
+                return nil
+            }
+            urlNode = url
+        }
+        guard let text = r.string(urlNode, "a node URL") else { return nil }
+        switch ValueParsers.nodeURL(text) {
+        case .success(let hp):
+            return NodeConfig(url: text, address: HostPort(host: hp.host, port: hp.port), weight: weight)
+        case .failure(let problem):
+            r.report(urlNode, "\(problem.message): '\(text)'", fix: "write it as http://host:port, e.g. http://10.0.0.5:9000")
+            return nil
+        }
+    }
+
+    static func readRoute(_ node: Node, index: Int, _ r: YAMLReader) -> (RouteConfig, poolNode: Node)? {
+        var name = "route-\(index + 1)"
+        var match = RouteMatch()
+        var pool: (String, Node)?
+        var overrides = TimeoutOverrides()
+        for (key, _, value) in r.mapping(node, section: "a route", allowed: routeKeys) {
+            switch key {
+            case "name": name = r.string(value, "route name") ?? name
+            case "pool": if let p = r.string(value, "route pool") { pool = (p, value) }
+            case "match": match = readMatch(value, r)
+            case "timeouts":
+                for (k, _, v) in r.mapping(value, section: "route timeouts", allowed: routeTimeoutKeys) {
+                    guard let d = r.duration(v, "timeouts.\(k)") else { continue }
+                    switch k {
+                    case "connect": overrides.connect = d
+                    case "first_byte": overrides.firstByte = d
+                    default: overrides.idle = d
+                    }
+                }
+            default: break
+            }
+        }
+        guard let (poolName, poolNode) = pool else {
+            r.report(node, "route '\(name)' names no pool", fix: "add 'pool: <a pool name>'")
+            return nil
+        }
+        return (RouteConfig(name: name, match: match, pool: poolName, timeouts: overrides), poolNode)
+    }
+
+    static func readMatch(_ node: Node, _ r: YAMLReader) -> RouteMatch {
+        var match = RouteMatch()
+        for (key, _, value) in r.mapping(node, section: "match", allowed: matchKeys) {
+            switch key {
+            case "bucket": match.bucket = r.string(value, "match.bucket")
+            case "prefix": match.prefix = r.string(value, "match.prefix")
+            case "operation":
+                var mask: UInt64 = 0
+                for item in r.list(value) {
+                    guard let text = r.string(item, "an operation") else { continue }
+                    if let op = S3Operation(name: text) {
+                        mask |= op.bit
+                    } else if let cls = S3OperationClass(rawValue: text.lowercased()) {
+                        mask |= cls.mask
+                    } else {
+                        var fix = "use an S3 API name (GetObject, PutObject, UploadPart, ListObjectsV2, …) or a class: "
+                            + S3OperationClass.allCases.map(\.rawValue).joined(separator: ", ")
+                        if let near = YAMLReader.nearest(text, in: S3Operation.allCases.map(\.name)) {
+                            fix = "did you mean '\(near)'? " + fix
+                        }
+                        r.report(item, "unknown S3 operation '\(text)'", fix: fix)
+                    }
+                }
+                match.operations = mask
+            case "method":
+                var mask: UInt8 = 0
+                for item in r.list(value) {
+                    guard let text = r.string(item, "a method") else { continue }
+                    let method = S3Method(text.uppercased())
+                    if method == .other {
+                        r.report(item, "unknown HTTP method '\(text)'", fix: "use GET, HEAD, PUT, POST or DELETE")
+                    } else {
+                        mask |= method.bit
+                    }
+                }
+                match.methods = mask
+            default: break
+            }
+        }
+        return match
+    }
+}

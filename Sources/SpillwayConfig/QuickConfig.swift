@@ -1,0 +1,30 @@
+import SpillwayPolicy
+
+/// The config quick mode builds from command-line arguments: one listener, one pool of the given nodes.
+public enum QuickConfig {
+    public static func make(listen: String, nodes: [String], balancer: String?) -> Result<GatewayConfig, ConfigError> {
+        var issues: [ConfigIssue] = []
+        func fail(_ message: String, _ fix: String) {
+            issues.append(ConfigIssue(file: "<command line>", line: 1, column: 1, message: message, fix: fix))
+        }
+        let address = ValueParsers.hostPort(listen)
+        if address == nil { fail("--listen '\(listen)' is not host:port", "for example --listen 127.0.0.1:9000") }
+        if nodes.isEmpty { fail("no storage nodes given", "list node URLs after the options: http://127.0.0.1:9001 ...") }
+        var nodeConfigs: [NodeConfig] = []
+        for node in nodes {
+            switch ValueParsers.nodeURL(node) {
+            case .success(let hp): nodeConfigs.append(NodeConfig(url: node, address: HostPort(host: hp.host, port: hp.port)))
+            case .failure(let problem): fail("\(problem.message): '\(node)'", "write nodes as http://host:port")
+            }
+        }
+        var kind = BalancerKind.leastOutstanding
+        if let balancer {
+            if let k = BalancerKind(rawValue: balancer) { kind = k } else {
+                fail("unknown balancer '\(balancer)'", "use round_robin or least_outstanding")
+            }
+        }
+        guard issues.isEmpty, let address else { return .failure(ConfigError(issues: issues)) }
+        let pool = PoolConfig(name: "default", balancer: kind, nodes: nodeConfigs)
+        return .success(GatewayConfig(listen: [HostPort(host: address.host, port: address.port)], pools: [pool], defaultPool: "default"))
+    }
+}

@@ -1,0 +1,48 @@
+import SpillwayS3
+
+/// First-match routing from a classified request to a pool. Pure; built once per snapshot.
+public struct RouteTable: Sendable {
+    public struct Entry: Sendable {
+        public let name: String
+        public let match: RouteMatch
+        public let poolIndex: Int
+        public let timeouts: Timeouts
+        let bucketIsGlob: Bool
+    }
+
+    public let entries: [Entry]
+    /// Where a request goes when no route matches.
+    public let fallback: Entry
+
+    public init(routes: [RouteConfig], defaultPool: String, poolNames: [String], timeouts: Timeouts) {
+        func index(_ name: String) -> Int { poolNames.firstIndex(of: name) ?? 0 }
+        entries = routes.map { route in
+            Entry(
+                name: route.name, match: route.match, poolIndex: index(route.pool),
+                timeouts: route.timeouts.applied(to: timeouts),
+                bucketIsGlob: route.match.bucket.map { $0.contains("*") || $0.contains("?") } ?? false)
+        }
+        fallback = Entry(name: "default", match: RouteMatch(), poolIndex: index(defaultPool), timeouts: timeouts, bucketIsGlob: false)
+    }
+
+    public func route(for request: S3Request, method: S3Method) -> Entry {
+        for entry in entries where Self.matches(entry, request, method) { return entry }
+        return fallback
+    }
+
+    static func matches(_ entry: Entry, _ request: S3Request, _ method: S3Method) -> Bool {
+        let m = entry.match
+        if let methods = m.methods, methods & method.bit == 0 { return false }
+        if let ops = m.operations, ops & request.operation.bit == 0 { return false }
+        if let bucket = m.bucket {
+            guard let actual = request.bucket else { return false }
+            if entry.bucketIsGlob {
+                guard ValueParsers.globMatches(bucket[...], actual) else { return false }
+            } else if actual != bucket {
+                return false
+            }
+        }
+        if let prefix = m.prefix, !request.keyHasPrefix(prefix) { return false }
+        return true
+    }
+}

@@ -1,0 +1,53 @@
+import NIOCore
+import SpillwayConfig
+import Synchronization
+
+/// A config snapshot joined with the live runtime objects its pools need (resolved addresses, counters).
+final class ProxyState: Sendable {
+    let snapshot: Snapshot
+    let pools: [PoolRuntime]
+
+    init(snapshot: Snapshot, pools: [PoolRuntime]) {
+        self.snapshot = snapshot
+        self.pools = pools
+    }
+
+    /// Resolves every node address. Fails with a message that names the node when one cannot be resolved.
+    static func build(snapshot: Snapshot, slots: SlotAllocator) throws -> ProxyState {
+        var pools: [PoolRuntime] = []
+        for (poolConfig, balancer) in zip(snapshot.config.pools, snapshot.balancers) {
+            var backends: [BackendRuntime] = []
+            for node in poolConfig.nodes {
+                let address: SocketAddress
+                do {
+                    address = try SocketAddress.makeAddressResolvingHost(node.address.host, port: node.address.port)
+                } catch {
+                    throw StartupError("cannot resolve node \(node.url) in pool '\(poolConfig.name)': \(error)")
+                }
+                backends.append(BackendRuntime(slot: slots.next(), url: node.url, address: address, weight: node.weight))
+            }
+            pools.append(
+                PoolRuntime(
+                    name: poolConfig.name, backends: backends, maxIdlePerNode: poolConfig.maxIdlePerNode,
+                    balancer: balancer))
+        }
+        return ProxyState(snapshot: snapshot, pools: pools)
+    }
+}
+
+final class ProxyStateStore: Sendable {
+    private let current: Mutex<ProxyState>
+    init(_ first: ProxyState) { current = Mutex(first) }
+    func load() -> ProxyState { current.withLock { $0 } }
+    func publish(_ next: ProxyState) { current.withLock { $0 = next } }
+}
+
+final class SlotAllocator: Sendable {
+    private let counter = Atomic<Int>(0)
+    func next() -> Int { counter.wrappingAdd(1, ordering: .relaxed).oldValue }
+}
+
+public struct StartupError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,87 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import SpillwayConfig
+import Synchronization
+
+/// Binds the listeners, runs the workers, and drains them on shutdown.
+public final class GatewayServer: Sendable {
+    private let group: MultiThreadedEventLoopGroup
+    private let workers: [ObjectIdentifier: Worker]
+    private let store: ProxyStateStore
+    private let logger: Logger
+    private let serverChannels = Mutex<[Channel]>([])
+    private let slots = SlotAllocator()
+
+    public init(snapshot: Snapshot, logger: Logger) throws {
+        self.logger = logger
+        let threads = snapshot.config.workers ?? System.coreCount
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        store = ProxyStateStore(try ProxyState.build(snapshot: snapshot, slots: slots))
+        var workers: [ObjectIdentifier: Worker] = [:]
+        for (index, loop) in group.makeIterator().enumerated() {
+            workers[ObjectIdentifier(loop)] = Worker(eventLoop: loop, index: index, state: store, logger: logger)
+        }
+        self.workers = workers
+    }
+
+    /// Binds every listener. Returns the bound addresses (port 0 in the config becomes a real port).
+    @discardableResult
+    public func start() async throws -> [SocketAddress] {
+        let listen = store.load().snapshot.config.listen
+        var bound: [SocketAddress] = []
+        for address in listen {
+            let channel = try await makeBootstrap().bind(host: address.host, port: address.port).get()
+            serverChannels.withLock { $0.append(channel) }
+            if let local = channel.localAddress { bound.append(local) }
+            logger.info("listening", metadata: ["address": "\(address)"])
+        }
+        return bound
+    }
+
+    private func makeBootstrap() -> ServerBootstrap {
+        let workers = self.workers
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: ChannelTuning.listenBacklog)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.recvAllocator, value: ChannelTuning.downstreamRead)
+            .childChannelOption(.writeBufferWaterMark, value: ChannelTuning.writeWatermarks)
+            .childChannelOption(.maxMessagesPerRead, value: ChannelTuning.maxMessagesPerRead)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard let worker = workers[ObjectIdentifier(channel.eventLoop)] else {
+                        throw StartupError("no worker for event loop")
+                    }
+                    let sync = channel.pipeline.syncOperations
+                    try sync.configureHTTPServerPipeline(
+                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
+                    try sync.addHandler(DownstreamHandler(worker: worker))
+                }
+            }
+    }
+
+    /// Stops accepting, lets requests in flight finish for up to `drainTimeout`, then cuts the rest.
+    public func shutdown(drainTimeout: Duration) async {
+        let channels = serverChannels.withLock { $0 }
+        for channel in channels { try? await channel.close() }
+        logger.info("draining", metadata: ["connections": "\(openConnections)", "timeout": "\(drainTimeout)"])
+        for worker in workers.values { worker.eventLoop.execute { worker.beginDrain() } }
+        let deadline = ContinuousClock.now + drainTimeout
+        while openConnections > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let left = openConnections
+        if left > 0 { logger.warning("drain time is up; closing connections still open", metadata: ["connections": "\(left)"]) }
+        for worker in workers.values {
+            try? await worker.eventLoop.submit { worker.forceClose() }.get()
+        }
+        try? await group.shutdownGracefully()
+        logger.info("stopped")
+    }
+
+    private var openConnections: Int {
+        workers.values.reduce(0) { $0 + $1.connectionCount.load(ordering: .relaxed) }
+    }
+}

@@ -1,0 +1,78 @@
+import Logging
+import NIOCore
+import Synchronization
+
+/// Everything one event-loop thread owns: its client connections, its keep-alive connections to nodes,
+/// its request-id sequence. A client connection and all of its node connections live on the same loop,
+/// so bytes move between them by plain function calls, with no locks and no thread hops.
+///
+/// `@unchecked Sendable`: handed to its own loop's channel initialisers; every mutable field is only
+/// touched on `eventLoop`.
+final class Worker: @unchecked Sendable {
+    let eventLoop: EventLoop
+    let state: ProxyStateStore
+    let logger: Logger
+    let upstreams: UpstreamPool
+    private(set) var connections: [ObjectIdentifier: DownstreamHandler] = [:]
+    private(set) var draining = false
+    private var requestIDs: RequestIDGenerator
+    /// Live connection count readable from other threads (for shutdown progress).
+    let connectionCount = Atomic<Int>(0)
+
+    init(eventLoop: EventLoop, index: Int, state: ProxyStateStore, logger: Logger) {
+        self.eventLoop = eventLoop
+        self.state = state
+        self.logger = logger
+        self.upstreams = UpstreamPool(eventLoop: eventLoop, logger: logger)
+        self.requestIDs = RequestIDGenerator(worker: index)
+    }
+
+    func nextRequestID() -> String { requestIDs.next() }
+
+    func register(_ handler: DownstreamHandler) {
+        connections[ObjectIdentifier(handler)] = handler
+        connectionCount.add(1, ordering: .relaxed)
+    }
+
+    func unregister(_ handler: DownstreamHandler) {
+        if connections.removeValue(forKey: ObjectIdentifier(handler)) != nil {
+            connectionCount.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    /// Graceful shutdown: idle client connections close now, busy ones after their current response.
+    func beginDrain() {
+        eventLoop.assertInEventLoop()
+        draining = true
+        for handler in Array(connections.values) { handler.drain() }
+    }
+
+    /// The drain time is up: cut what is left.
+    func forceClose() {
+        eventLoop.assertInEventLoop()
+        for handler in Array(connections.values) { handler.forceClose() }
+        upstreams.closeAll()
+    }
+}
+
+/// S3-style request ids: 16 upper-case hex digits, unique per process (worker, random start, sequence).
+struct RequestIDGenerator {
+    private var sequence: UInt64
+
+    init(worker: Int) {
+        sequence = (UInt64(worker & 0xFF) << 56) | (UInt64.random(in: 0..<(1 << 32)) << 24)
+    }
+
+    mutating func next() -> String {
+        sequence &+= 1
+        let digits: [UInt8] = Array("0123456789ABCDEF".utf8)
+        return String(unsafeUninitializedCapacity: 16) { buffer in
+            var value = sequence
+            for i in stride(from: 15, through: 0, by: -1) {
+                buffer[i] = digits[Int(value & 0xF)]
+                value >>= 4
+            }
+            return 16
+        }
+    }
+}

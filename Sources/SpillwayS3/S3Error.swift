@@ -1,0 +1,82 @@
+/// An error Spillway itself answers with, in the XML shape every S3 SDK parses
+/// (`<Error><Code>…</Code><Message>…</Message><Resource>…</Resource><RequestId>…</RequestId></Error>`).
+public struct S3Error: Error, Sendable, Equatable {
+    public enum Code: String, Sendable, CaseIterable {
+        /// No storage node could take the request (all down, refusing or draining).
+        case serviceUnavailable = "ServiceUnavailable"
+        /// Too much load: clients back off (SDK retry modes understand this code).
+        case slowDown = "SlowDown"
+        /// A node answered with something that is not HTTP, or reset before answering.
+        case badGateway = "BadGateway"
+        /// A node accepted the request but did not answer in time.
+        case gatewayTimeout = "GatewayTimeout"
+        /// The request could not be parsed as HTTP/1.1.
+        case badRequest = "BadRequest"
+        /// The request head exceeded the configured limits.
+        case requestHeaderTooLarge = "RequestHeaderSectionTooLarge"
+        /// Spillway failed in a way it did not expect.
+        case internalError = "InternalError"
+
+        public var status: Int {
+            switch self {
+            case .serviceUnavailable, .slowDown: 503
+            case .badGateway: 502
+            case .gatewayTimeout: 504
+            case .badRequest: 400
+            case .requestHeaderTooLarge: 431
+            case .internalError: 500
+            }
+        }
+
+        public var reason: String {
+            switch status {
+            case 400: "Bad Request"
+            case 431: "Request Header Fields Too Large"
+            case 500: "Internal Server Error"
+            case 502: "Bad Gateway"
+            case 503: "Service Unavailable"
+            case 504: "Gateway Timeout"
+            default: "Error"
+            }
+        }
+    }
+
+    public var code: Code
+    public var message: String
+    /// Seconds a client should wait before retrying; sent as `Retry-After` when set.
+    public var retryAfterSeconds: Int?
+
+    public init(_ code: Code, _ message: String, retryAfterSeconds: Int? = nil) {
+        self.code = code
+        self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    /// The XML body, with `resource` (the request path) and `requestID` escaped for XML.
+    public func xmlBody(resource: String, requestID: String) -> String {
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>\(code.rawValue)</Code><Message>"
+            + XMLEscaping.escape(message) + "</Message><Resource>" + XMLEscaping.escape(resource)
+            + "</Resource><RequestId>" + XMLEscaping.escape(requestID) + "</RequestId></Error>"
+    }
+}
+
+public enum XMLEscaping {
+    public static func escape(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 38 || $0 == 60 || $0 == 62 || $0 == 34 || $0 == 39 }) else {
+            return text
+        }
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 16)
+        for ch in text {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""A real S3 storage cluster for Spillway's tests and demo.
+
+One moto application (a real S3 implementation, from PyPI's moto[server]) is served on several
+loopback ports in one process, so the nodes share one namespace like the nodes of one ObjectScale,
+Ceph RGW or MinIO cluster. Request authentication is on: every node verifies SigV4 signatures
+against an IAM user created at start-up, so a request whose signature a proxy broke is refused.
+
+Any node can be stopped (its listening socket and every open connection are closed, as when a
+server dies) and started again on the same port, through a small control API:
+
+    GET  /state              -> {"nodes": [{"index": 0, "port": 9001, "up": true}, ...], ...}
+    POST /nodes/<i>/stop
+    POST /nodes/<i>/start
+
+On start-up one JSON line goes to stdout: node ports, control port and the credentials.
+With --exit-with-stdin the process ends when its stdin closes (so a test runner that dies takes
+the cluster with it).
+"""
+import argparse
+import json
+import os
+import socket
+import sys
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
+
+from moto.server import DomainDispatcherApplication, create_backend_app  # noqa: E402
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler  # noqa: E402
+
+REGION = "us-east-1"
+
+
+def verify_raw_request_target():
+    """moto re-encodes the request path before checking a signature, so keys with `+`, `%` or
+    non-ASCII characters fail even when a client talks to it directly. AWS signs the path exactly as
+    sent; make moto check that (werkzeug keeps it in RAW_URI), which is also the stricter test of a
+    proxy: one re-encoded byte and the signature no longer matches."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    original = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+    def checked(self, iam_request_cls, resource="*"):
+        request = getattr(self, "request", None)
+        environ = getattr(request, "environ", {}) if request is not None else {}
+        if environ.get(PRESIGNED_OK):
+            return None  # PresignedURLCheck verified this request's query signature
+        raw = environ.get("RAW_URI")
+        if not raw:
+            return original(self, iam_request_cls, resource)
+        saved = self.uri
+        self.uri = "http://node" + raw
+        try:
+            return original(self, iam_request_cls, resource)
+        finally:
+            self.uri = saved
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = checked
+
+
+verify_raw_request_target()
+
+PRESIGNED_OK = "spillway.presigned-signature-verified"
+
+
+class PresignedURLCheck:
+    """moto's auth mode answers presigned URLs with HTTP 500 (it looks for an Authorization header).
+    This WSGI layer verifies a presigned URL's query signature the way AWS does (SigV4, UNSIGNED-PAYLOAD,
+    the path exactly as sent, expiry) and refuses it with 403, or lets moto serve it."""
+
+    def __init__(self, app, keys):
+        self.app, self.keys = app, keys  # keys: access key id -> secret
+
+    def __call__(self, environ, start_response):
+        raw = environ.get("RAW_URI", "")
+        path, _, query = raw.partition("?")
+        if "X-Amz-Signature=" in query:
+            problem = self.problem(environ, path, query)
+        elif "AWSAccessKeyId=" in query:
+            problem = ("InvalidRequest", "This cluster checks SigV4 presigned URLs only; presign with signature_version s3v4.")
+        else:
+            return self.app(environ, start_response)
+        if problem:
+            code, message = problem
+            body = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
+                "<RequestId>presign-check</RequestId></Error>" % (code, message)
+            ).encode()
+            start_response("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+            return [body]
+        environ[PRESIGNED_OK] = True
+        return self.app(environ, start_response)
+
+    def problem(self, environ, path, query):
+        import datetime
+        import hashlib
+        import hmac
+        from urllib.parse import quote, unquote
+
+        pairs = [p.partition("=") for p in query.split("&") if p]
+        params = [(unquote(k), unquote(v)) for k, _, v in pairs]
+        values = dict(params)
+        try:
+            access, date, region, service, _ = values["X-Amz-Credential"].split("/")
+            amz_date = values["X-Amz-Date"]
+            expires = int(values["X-Amz-Expires"])
+            signed_headers = values["X-Amz-SignedHeaders"].split(";")
+            signature = values["X-Amz-Signature"]
+        except (KeyError, ValueError):
+            return "AuthorizationQueryParametersError", "Query-string authentication requires X-Amz-* parameters."
+        secret = self.keys.get(access)
+        if secret is None:
+            return "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+        signed_at = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+        if datetime.datetime.now(datetime.timezone.utc) > signed_at + datetime.timedelta(seconds=expires):
+            return "AccessDenied", "Request has expired"
+
+        def enc(text):
+            return quote(text, safe="-_.~")
+
+        canonical_query = "&".join(
+            f"{enc(k)}={enc(v)}" for k, v in sorted(params) if k != "X-Amz-Signature"
+        )
+
+        def header(name):
+            if name == "content-type":
+                return environ.get("CONTENT_TYPE", "")
+            if name == "content-length":
+                return environ.get("CONTENT_LENGTH", "")
+            return environ.get("HTTP_" + name.upper().replace("-", "_"), "")
+
+        canonical_headers = "".join(f"{h}:{' '.join(header(h).split())}\n" for h in signed_headers)
+        canonical_request = "\n".join(
+            [environ["REQUEST_METHOD"], path, canonical_query, canonical_headers, ";".join(signed_headers), "UNSIGNED-PAYLOAD"]
+        )
+        scope = f"{date}/{region}/{service}/aws4_request"
+        to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical_request.encode()).hexdigest()])
+        key = ("AWS4" + secret).encode()
+        for part in (date, region, service, "aws4_request"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, signature):
+            return "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."
+        return None
+USER = "spillway-tester"
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+class NodeServer(ThreadedWSGIServer):
+    """A werkzeug server that remembers its open connections, so that stopping it cuts them too."""
+
+    daemon_threads = True
+
+    def __init__(self, host, port, app):
+        super().__init__(host, port, app, handler=QuietHandler)
+        self._open = set()
+        self._lock = threading.Lock()
+
+    def process_request(self, request, client_address):
+        with self._lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self._lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def kill(self):
+        self.shutdown()
+        self.server_close()
+        with self._lock:
+            open_now = list(self._open)
+            self._open.clear()
+        for conn in open_now:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
+class Node:
+    def __init__(self, index, host, port, app):
+        self.index, self.host, self.port, self.app = index, host, port, app
+        self.server = None
+        self.lock = threading.Lock()
+
+    def start(self):
+        with self.lock:
+            if self.server:
+                return
+            server = NodeServer(self.host, self.port, self.app)
+            self.port = server.server_address[1]
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+            self.server = server
+
+    def stop(self):
+        with self.lock:
+            if not self.server:
+                return
+            self.server.kill()
+            self.server = None
+
+    @property
+    def up(self):
+        return self.server is not None
+
+
+def bootstrap_auth(port):
+    """Creates an IAM user allowed everything in S3, then turns on moto's request authentication."""
+    import boto3
+
+    iam = boto3.client(
+        "iam",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name=REGION,
+        aws_access_key_id="bootstrap",
+        aws_secret_access_key="bootstrap",
+    )
+    iam.create_user(UserName=USER)
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    iam.put_user_policy(UserName=USER, PolicyName="s3-everything", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=USER)["AccessKey"]
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+    )
+    urllib.request.urlopen(request).read()
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def control_server(nodes, info, host, port):
+    class Control(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def reply(self, status, body):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            if self.path == "/state":
+                self.reply(200, state(nodes, info))
+            else:
+                self.reply(404, {"error": "unknown path"})
+
+        def do_POST(self):
+            parts = self.path.strip("/").split("/")
+            if len(parts) == 3 and parts[0] == "nodes" and parts[1].isdigit() and parts[2] in ("stop", "start"):
+                index = int(parts[1])
+                if index >= len(nodes):
+                    return self.reply(404, {"error": f"no node {index}"})
+                getattr(nodes[index], parts[2])()
+                return self.reply(200, state(nodes, info))
+            self.reply(404, {"error": "unknown path"})
+
+    server = ThreadingHTTPServer((host, port), Control)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def state(nodes, info):
+    return dict(info, nodes=[{"index": n.index, "port": n.port, "up": n.up} for n in nodes])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--ports", default="0,0,0", help="comma-separated node ports; 0 picks a free one")
+    parser.add_argument("--control-port", type=int, default=0)
+    parser.add_argument("--no-auth", action="store_true", help="leave moto's request authentication off")
+    parser.add_argument("--exit-with-stdin", action="store_true", help="exit when stdin reaches end of file")
+    args = parser.parse_args()
+
+    keys = {}
+    app = PresignedURLCheck(DomainDispatcherApplication(create_backend_app), keys)
+    nodes = [Node(i, args.host, int(p), app) for i, p in enumerate(args.ports.split(","))]
+    for node in nodes:
+        node.start()
+
+    info = {"region": REGION, "host": args.host}
+    if args.no_auth:
+        info.update(access_key="testing", secret_key="testing", auth=False)
+    else:
+        access, secret = bootstrap_auth(nodes[0].port)
+        keys[access] = secret
+        info.update(access_key=access, secret_key=secret, auth=True)
+
+    control = control_server(nodes, info, args.host, args.control_port)
+    info["control_port"] = control.server_address[1]
+    print(json.dumps(state(nodes, info)), flush=True)
+
+    if args.exit_with_stdin:
+        sys.stdin.read()
+        os._exit(0)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
