@@ -9,7 +9,7 @@ against an IAM user created at start-up, so a request whose signature a proxy br
 Any node can be stopped (its listening socket and every open connection are closed, as when a
 server dies) and started again on the same port, through a small control API:
 
-    GET  /state              -> {"nodes": [{"index": 0, "port": 9001, "up": true}, ...], ...}
+    GET  /state              -> {"nodes": [{"index": 0, "port": 9001, "up": true, "connections": 2}, ...], ...}
     POST /nodes/<i>/stop
     POST /nodes/<i>/start
 
@@ -216,6 +216,14 @@ class Node:
     def up(self):
         return self.server is not None
 
+    @property
+    def connections(self):
+        server = self.server
+        if not server:
+            return 0
+        with server._lock:
+            return len(server._open)
+
 
 def bootstrap_auth(port):
     """Creates an IAM user allowed everything in S3, then turns on moto's request authentication."""
@@ -275,7 +283,7 @@ def control_server(nodes, info, host, port):
 
 
 def state(nodes, info):
-    return dict(info, nodes=[{"index": n.index, "port": n.port, "up": n.up} for n in nodes])
+    return dict(info, nodes=[{"index": n.index, "port": n.port, "up": n.up, "connections": n.connections} for n in nodes])
 
 
 def main():

@@ -37,7 +37,7 @@ public enum ConfigLoader {
                 listenNode = keyNode
                 for item in r.list(value) {
                     guard let text = r.string(item, "a listen address") else { continue }
-                    if let hp = ValueParsers.hostPort(text) {
+                    if let hp = ValueParsers.hostPort(text, allowPortZero: true) {
                         listen.append(HostPort(host: hp.host, port: hp.port))
                     } else {
                         r.report(item, "listen address '\(text)' is not host:port", fix: "for example 127.0.0.1:9000 or [::1]:9000")
@@ -170,6 +170,9 @@ public enum ConfigLoader {
         }
         if nodeEntries == 0 {
             r.report(node, "pool '\(name)' has no nodes", fix: "add 'nodes: [http://127.0.0.1:9001]'")
+        }
+        if nodes.count > 64 {
+            r.report(node, "pool '\(name)' has \(nodes.count) nodes; a pool holds at most 64", fix: "split the nodes into several pools")
         }
         // Bad node entries were reported where they stand.
         guard !nodes.isEmpty else { return nil }

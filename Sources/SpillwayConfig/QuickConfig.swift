@@ -7,7 +7,7 @@ public enum QuickConfig {
         func fail(_ message: String, _ fix: String) {
             issues.append(ConfigIssue(file: "<command line>", line: 1, column: 1, message: message, fix: fix))
         }
-        let address = ValueParsers.hostPort(listen)
+        let address = ValueParsers.hostPort(listen, allowPortZero: true)
         if address == nil { fail("--listen '\(listen)' is not host:port", "for example --listen 127.0.0.1:9000") }
         if nodes.isEmpty { fail("no storage nodes given", "list node URLs after the options: http://127.0.0.1:9001 ...") }
         var nodeConfigs: [NodeConfig] = []

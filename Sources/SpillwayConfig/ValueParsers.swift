@@ -15,7 +15,8 @@ public enum ValueParsers {
     }
 
     /// `host:port`, `[v6]:port`. Hosts are IPv4 literals, bracketed IPv6 literals or DNS names.
-    public static func hostPort(_ text: String) -> (host: String, port: Int)? {
+    /// Port 0 (any free port) is allowed only where Spillway listens.
+    public static func hostPort(_ text: String, allowPortZero: Bool = false) -> (host: String, port: Int)? {
         let host: Substring
         let portText: Substring
         if text.hasPrefix("[") {
@@ -31,7 +32,7 @@ public enum ValueParsers {
             portText = text[text.index(after: colon)...]
             guard isHostName(host) else { return nil }
         }
-        guard let port = Int(portText), (1...65535).contains(port) else { return nil }
+        guard let port = Int(portText), ((allowPortZero ? 0 : 1)...65535).contains(port) else { return nil }
         return (String(host), port)
     }
 

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+/// Each test here stops nodes, so each has a cluster of its own and they run one at a time.
+@Suite("Storage nodes failing under load", .serialized)
+struct NodeFailureTests {
+    @Test func aNodeStoppedWhileRequestsKeepComingCostsOnlyTheRequestsItWasServing() throws {
+        let cluster = try Cluster()
+        let gateway = try Gateway(nodes: cluster.nodeURLs)
+        let load = try BackgroundClient(
+            "load", endpoint: gateway.endpoint, cluster: cluster,
+            ["--bucket", "under-load", "--threads", "4", "--duration", "7", "--stop-after", "2.5",
+             "--stop-url", "http://127.0.0.1:\(cluster.controlPort)/nodes/1/stop"])
+        let r = try load.result(timeout: 60)
+        let stoppedAt = try #require(r["stopped_at"].double)
+        let stopDone = try #require(r["stop_done"].double)
+        let records = r["records"].array
+        let before = records.filter { ($0["end"].double ?? 0) < stoppedAt }
+        let after = records.filter { ($0["start"].double ?? 0) > stopDone }
+        let failures = records.filter { !$0["error"].isNull }
+        #expect(before.count > 10, "the workload ran before the stop")
+        #expect(after.count > 10, "the workload kept running after the stop")
+        // Every request that started once the node was gone succeeded through the other two.
+        #expect(after.allSatisfy { $0["error"].isNull }, "\(after.filter { !$0["error"].isNull })")
+        // Only requests in flight on the node when it died may fail (4 client threads).
+        #expect(failures.count <= 4, "\(failures)")
+        for failure in failures {
+            #expect((failure["start"].double ?? 0) <= stopDone && (failure["end"].double ?? 0) >= stoppedAt)
+        }
+        #expect(try cluster.state()["nodes"][1]["up"].bool == false)
+    }
+
+    @Test func aBodyCutShortByTheNodeReachesTheClientAsAnErrorNotAShortObject() throws {
+        let cluster = try Cluster()
+        let gateway = try Gateway(nodes: cluster.nodeURLs)
+        let size = 64 << 20
+        _ = try boto("put-random", endpoint: gateway.endpoint, cluster: cluster,
+                     ["--bucket", "cut-short", "--key", "big.bin", "--size", "\(size)"])
+        // 4 MiB/s: the download needs 16 s; every node stops after 1.5 s.
+        let download = try BackgroundClient(
+            "slow-get", endpoint: gateway.endpoint, cluster: cluster,
+            ["--bucket", "cut-short", "--key", "big.bin", "--rate", "\(4 << 20)"])
+        Thread.sleep(forTimeInterval: 1.5)
+        for node in 0..<3 { try cluster.stopNode(node) }
+        let r = try download.result(timeout: 60)
+        #expect(r["complete"].bool == false)
+        #expect((r["bytes"].int ?? size) < size)
+        #expect(r["content_length"].int == size)
+    }
+
+    @Test func aClientThatHangsUpCancelsItsRequestToTheNode() throws {
+        let cluster = try Cluster()
+        let gateway = try Gateway(nodes: cluster.nodeURLs)
+        _ = try boto("put-random", endpoint: gateway.endpoint, cluster: cluster,
+                     ["--bucket", "hang-up", "--key", "big.bin", "--size", "\(64 << 20)"])
+        // Fresh gateway: its only node connection will be the download's.
+        let fresh = try Gateway(nodes: cluster.nodeURLs)
+        let r = try boto("read-then-disconnect", endpoint: fresh.endpoint, cluster: cluster, ["--bucket", "hang-up", "--key", "big.bin"])
+        #expect(r["read"].int == 1 << 20)
+        // The node sees its connection closed: nothing of the 63 MiB left is pulled for nobody.
+        let deadline = Date().addingTimeInterval(5)
+        var open = -1
+        repeat {
+            let state = try cluster.state()
+            open = state["nodes"].array.reduce(0) { $0 + ($1["connections"].int ?? 0) }
+            if open <= 1 { break }  // the first gateway may still hold its idle keep-alive connection
+            Thread.sleep(forTimeInterval: 0.1)
+        } while Date() < deadline
+        #expect(open <= 1, "node connections still open: \(open)")
+        _ = gateway
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+
+/// The 3-node moto cluster (cluster/s3cluster.py) as a child process. It exits when our end of its
+/// stdin closes, so a crashed test run leaves nothing behind.
+final class Cluster: @unchecked Sendable {
+    let process: Process
+    private let stdin: Pipe
+    let info: JSON
+    /// The raw JSON line, handed to client scripts as-is.
+    let infoJSON: String
+    private let output: LineReader
+    private let errors: LineReader
+
+    var nodePorts: [Int] { info["nodes"].array.compactMap { $0["port"].int } }
+    var nodeURLs: [String] { nodePorts.map { "http://127.0.0.1:\($0)" } }
+    var controlPort: Int { info["control_port"].int ?? 0 }
+    var accessKey: String { info["access_key"].string ?? "" }
+    var secretKey: String { info["secret_key"].string ?? "" }
+
+    init(nodes: Int = 3) throws {
+        try requireTool("python3", install: "apt-get install python3")
+        let check = try run("python3", ["-c", "import moto, boto3, werkzeug, flask"])
+        if check.status != 0 {
+            throw CommandError.missingTool("moto[server] and boto3 (PyPI)", "pip install 'moto[server]' boto3 awscli")
+        }
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Paths.cluster, "--ports", Array(repeating: "0", count: nodes).joined(separator: ","), "--exit-with-stdin"]
+        stdin = Pipe()
+        let out = Pipe()
+        let err = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = out
+        process.standardError = err
+        output = LineReader(out.fileHandleForReading)
+        errors = LineReader(err.fileHandleForReading)
+        try process.run()
+        guard let line = output.waitForLine(containing: "\"control_port\"", timeout: 60) else {
+            process.terminate()
+            throw ClusterError.didNotStart(errors.all)
+        }
+        infoJSON = line
+        info = try JSON(parsing: line)
+    }
+
+    func stopNode(_ index: Int) throws { try control("POST", "/nodes/\(index)/stop") }
+    func startNode(_ index: Int) throws { try control("POST", "/nodes/\(index)/start") }
+
+    /// The cluster's view now: which nodes are up and how many connections each has open.
+    func state() throws -> JSON { try JSON(parsing: try control("GET", "/state")) }
+
+    @discardableResult
+    private func control(_ method: String, _ path: String) throws -> String {
+        let result = try run("python3", [
+            "-c",
+            "import sys,urllib.request;print(urllib.request.urlopen(urllib.request.Request(sys.argv[1],method=sys.argv[2])).read().decode())",
+            "http://127.0.0.1:\(controlPort)\(path)", method,
+        ])
+        guard result.status == 0 else { throw CommandError.failed("cluster control \(path)", result) }
+        return result.stdout
+    }
+
+    deinit {
+        try? stdin.fileHandleForWriting.close()
+        if process.isRunning { process.terminate() }
+    }
+}
+
+enum ClusterError: Error, CustomStringConvertible {
+    case didNotStart(String)
+    var description: String {
+        switch self {
+        case .didNotStart(let stderr): "the moto cluster did not start:\n\(stderr)"
+        }
+    }
+}
+
+/// One cluster shared by the tests that do not stop nodes (each uses its own buckets).
+actor SharedCluster {
+    static let shared = SharedCluster()
+    private var cluster: Cluster?
+
+    func get() throws -> Cluster {
+        if let cluster { return cluster }
+        let started = try Cluster()
+        cluster = started
+        return started
+    }
+}

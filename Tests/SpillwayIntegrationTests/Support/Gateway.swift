@@ -1,0 +1,72 @@
+import Foundation
+
+/// A `spillway serve` child process on a free port.
+final class Gateway: @unchecked Sendable {
+    let process: Process
+    let port: Int
+    private let output: LineReader
+    private let errors: LineReader
+
+    var endpoint: String { "http://127.0.0.1:\(port)" }
+    var log: String { output.all + errors.all }
+
+    /// Quick mode: `spillway serve --listen 127.0.0.1:0 <nodes>`.
+    convenience init(nodes: [String], extraArguments: [String] = []) throws {
+        try self.init(arguments: ["serve", "--listen", "127.0.0.1:0", "--workers", "2"] + extraArguments + nodes)
+    }
+
+    /// Config mode: the YAML is written to a temporary file.
+    convenience init(config yaml: String) throws {
+        let path = try Paths.temporaryFile("spillway.yaml", contents: yaml)
+        try self.init(arguments: ["serve", "--config", path])
+    }
+
+    init(arguments: [String]) throws {
+        guard FileManager.default.isExecutableFile(atPath: Paths.spillway) else {
+            throw CommandError.missingTool(Paths.spillway, "swift build (or set SPILLWAY_BIN)")
+        }
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Paths.spillway)
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        output = LineReader(out.fileHandleForReading)
+        errors = LineReader(err.fileHandleForReading)
+        try process.run()
+        guard let line = output.waitForLine(containing: "listening on http://", timeout: 20),
+            let portText = line.split(separator: ":").last, let port = Int(portText)
+        else {
+            process.terminate()
+            throw GatewayError.didNotStart(errors.all)
+        }
+        self.port = port
+    }
+
+    func signal(_ signo: Int32) { kill(process.processIdentifier, signo) }
+
+    /// Waits for the process to exit; nil if it is still running after `timeout`.
+    func waitForExit(timeout: TimeInterval) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            _ = waitForExit(timeout: 5)
+        }
+    }
+}
+
+enum GatewayError: Error, CustomStringConvertible {
+    case didNotStart(String)
+    var description: String {
+        switch self {
+        case .didNotStart(let stderr): "spillway did not start:\n\(stderr)"
+        }
+    }
+}

@@ -1,0 +1,19 @@
+import Foundation
+import Testing
+
+@Suite("Streaming with bounded memory")
+struct VolumeTests {
+    @Test func fiveGiBUpAndDownLeaveResidentMemoryWithin64MiB() throws {
+        let node = try BulkNode()
+        let gateway = try Gateway(nodes: [node.url])
+        let size = 5 << 30
+        let r = try boto("bulk", endpoint: gateway.endpoint, cluster: nil,
+                         ["--size", "\(size)", "--pid", "\(gateway.process.processIdentifier)"])
+        #expect(r["put_reply"].string == "{\"received\": \(size)}")
+        #expect(r["get_status"].string == "HTTP/1.1 200 OK")
+        #expect(r["get_received"].int == size)
+        let idle = try #require(r["idle_rss_kib"].int)
+        let peak = try #require(r["peak_rss_kib"].int)
+        #expect(peak - idle < 64 * 1024, "resident memory grew by \((peak - idle) / 1024) MiB")
+    }
+}

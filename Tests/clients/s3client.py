@@ -1,0 +1,593 @@
+#!/usr/bin/env python3
+"""Real S3 clients (boto3, plus a hand-signed aws-chunked uploader) driven by Spillway's Swift tests.
+
+Each scenario talks to --endpoint (the gateway under test), prints one JSON object with what it saw,
+and leaves the judging to the Swift test. Credentials come from the test cluster's JSON
+(--cluster-json). Client-side retries are off unless a scenario says otherwise, so a failure the
+gateway lets through is seen, not papered over.
+"""
+import argparse
+import base64
+import datetime
+import hashlib
+import hmac
+import http.client
+import io
+import json
+import os
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import zlib
+from urllib.parse import quote, urlparse
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+MiB = 1024 * 1024
+
+
+def client(args, retries=1, **overrides):
+    cfg = Config(
+        signature_version="s3v4",
+        retries={"max_attempts": retries, "mode": "standard"},
+        s3={"addressing_style": overrides.pop("addressing_style", "path")},
+        connect_timeout=5,
+        read_timeout=60,
+    )
+    return boto3.client(
+        "s3",
+        endpoint_url=args.endpoint,
+        region_name=args.cluster["region"],
+        aws_access_key_id=overrides.pop("access_key", args.cluster["access_key"]),
+        aws_secret_access_key=overrides.pop("secret_key", args.cluster["secret_key"]),
+        config=cfg,
+    )
+
+
+def md5(data):
+    return hashlib.md5(data).hexdigest()
+
+
+def error_code(exc):
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code", "?")
+    return type(exc).__name__
+
+
+def ensure_bucket(s3, bucket):
+    try:
+        s3.create_bucket(Bucket=bucket)
+        return True
+    except ClientError as e:
+        if error_code(e) in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            return False
+        raise
+
+
+# --- scenarios ---------------------------------------------------------------------------------
+
+
+def roundtrip(args):
+    s3 = client(args)
+    created = ensure_bucket(s3, args.bucket)
+    out = {"created": created, "objects": []}
+    for size in [int(x) for x in args.sizes.split(",")]:
+        key = f"roundtrip/{size}.bin"
+        data = os.urandom(size)
+        s3.put_object(Bucket=args.bucket, Key=key, Body=data)
+        head = s3.head_object(Bucket=args.bucket, Key=key)
+        got = s3.get_object(Bucket=args.bucket, Key=key)["Body"].read()
+        s3.delete_object(Bucket=args.bucket, Key=key)
+        try:
+            s3.head_object(Bucket=args.bucket, Key=key)
+            after_delete = "still there"
+        except ClientError as e:
+            after_delete = e.response["Error"]["Code"]
+        out["objects"].append(
+            {
+                "size": size,
+                "sent_md5": md5(data),
+                "got_md5": md5(got),
+                "got_size": len(got),
+                "head_length": head["ContentLength"],
+                "head_etag": head["ETag"].strip('"'),
+                "after_delete": after_delete,
+            }
+        )
+    return out
+
+
+def multipart(args):
+    s3 = client(args)
+    ensure_bucket(s3, args.bucket)
+    key = "multipart/object.bin"
+    parts_data = [os.urandom(args.part_size) for _ in range(args.parts)]
+    upload = s3.create_multipart_upload(Bucket=args.bucket, Key=key)["UploadId"]
+    etags = []
+    for n, data in enumerate(parts_data, start=1):
+        etags.append(s3.upload_part(Bucket=args.bucket, Key=key, UploadId=upload, PartNumber=n, Body=data)["ETag"])
+    listed = s3.list_parts(Bucket=args.bucket, Key=key, UploadId=upload)["Parts"]
+    s3.complete_multipart_upload(
+        Bucket=args.bucket,
+        Key=key,
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"ETag": e, "PartNumber": n} for n, e in enumerate(etags, start=1)]},
+    )
+    whole = b"".join(parts_data)
+    got = s3.get_object(Bucket=args.bucket, Key=key)["Body"].read()
+
+    aborted = s3.create_multipart_upload(Bucket=args.bucket, Key="multipart/aborted.bin")["UploadId"]
+    s3.upload_part(Bucket=args.bucket, Key="multipart/aborted.bin", UploadId=aborted, PartNumber=1, Body=b"x" * 1024)
+    s3.abort_multipart_upload(Bucket=args.bucket, Key="multipart/aborted.bin", UploadId=aborted)
+    in_progress = [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=args.bucket).get("Uploads", [])]
+    return {
+        "listed_parts": len(listed),
+        "sent_md5": md5(whole),
+        "got_md5": md5(got),
+        "size": len(got),
+        "aborted_still_listed": aborted in in_progress,
+    }
+
+
+def ranges(args):
+    s3 = client(args)
+    ensure_bucket(s3, args.bucket)
+    data = os.urandom(args.size)
+    s3.put_object(Bucket=args.bucket, Key="ranged.bin", Body=data)
+    out = {}
+    expected = {"bytes=0-99": data[0:100], "bytes=1000-": data[1000:], "bytes=-50": data[-50:], "bytes=5-5": data[5:6]}
+    for spec, want in expected.items():
+        r = s3.get_object(Bucket=args.bucket, Key="ranged.bin", Range=spec)
+        got = r["Body"].read()
+        out[spec] = {"status": r["ResponseMetadata"]["HTTPStatusCode"], "matches": got == want,
+                     "content_range": r.get("ContentRange"), "length": len(got)}
+    return out
+
+
+SPECIAL_KEYS = [
+    "plain.txt",
+    "with space.txt",
+    "plus+sign.txt",
+    "percent%20literal.txt",
+    "unicode-ü-日本.txt",
+    "dir/sub dir/nested+key.txt",
+    "question?and=equals&amp.txt",
+    "tilde~star*paren(1).txt",
+]
+
+
+def list_encoded(args):
+    s3 = client(args)
+    ensure_bucket(s3, args.bucket)
+    for key in SPECIAL_KEYS:
+        s3.put_object(Bucket=args.bucket, Key=key, Body=key.encode())
+    listed = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=args.bucket).get("Contents", []))
+    delimited = s3.list_objects_v2(Bucket=args.bucket, Prefix="dir/", Delimiter="/")
+    bodies_match = all(s3.get_object(Bucket=args.bucket, Key=k)["Body"].read() == k.encode() for k in SPECIAL_KEYS)
+    v1 = sorted(o["Key"] for o in s3.list_objects(Bucket=args.bucket).get("Contents", []))
+    buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    return {
+        "sent": sorted(SPECIAL_KEYS),
+        "listed": listed,
+        "listed_v1": v1,
+        "common_prefixes": [p["Prefix"] for p in delimited.get("CommonPrefixes", [])],
+        "bodies_match": bodies_match,
+        "buckets": buckets,
+    }
+
+
+def presign(args):
+    s3 = client(args)
+    ensure_bucket(s3, args.bucket)
+    key = "presigned/a+b ü.txt"
+    s3.put_object(Bucket=args.bucket, Key=key, Body=b"shared by URL")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": args.bucket, "Key": key}, ExpiresIn=300)
+
+    def fetch(u):
+        try:
+            with urllib.request.urlopen(u) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    status, body = fetch(url)
+    tampered_status, tampered_body = fetch(url.replace("X-Amz-Signature=", "X-Amz-Signature=00"))
+    return {"url_host": urlparse(url).netloc, "status": status, "body": body,
+            "tampered_status": tampered_status, "tampered_body": tampered_body}
+
+
+def chunked_trailer(args):
+    """boto3's own aws-chunked upload with a trailing CRC32 (STREAMING-UNSIGNED-PAYLOAD-TRAILER).
+    botocore sends this by default over https; over plain http it picks a header checksum, so the
+    scenario asks it for the trailer form it uses in production."""
+    s3 = client(args)
+    ensure_bucket(s3, args.bucket)
+    seen = {}
+
+    def want_trailer(params, **_):
+        algorithm = params["context"].get("checksum", {}).get("request_algorithm")
+        if isinstance(algorithm, dict):
+            algorithm["in"] = "trailer"
+
+    def record(request, **_):
+        seen.update({k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()})
+
+    s3.meta.events.register("before-call.s3.PutObject", want_trailer)
+    s3.meta.events.register("before-send.s3.PutObject", record)
+    data = os.urandom(args.size)
+    s3.put_object(Bucket=args.bucket, Key="chunked/trailer.bin", Body=io.BytesIO(data), ChecksumAlgorithm="CRC32")
+    r = s3.get_object(Bucket=args.bucket, Key="chunked/trailer.bin", ChecksumMode="ENABLED")
+    got = r["Body"].read()
+    crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    return {
+        "content_sha256_header": seen.get("x-amz-content-sha256"),
+        "content_encoding": seen.get("content-encoding"),
+        "transfer_encoding": seen.get("transfer-encoding"),
+        "sent_md5": md5(data), "got_md5": md5(got),
+        "sent_crc32": crc, "stored_crc32": r.get("ChecksumCRC32"),
+    }
+
+
+def _sign_key(secret, date, region):
+    key = ("AWS4" + secret).encode()
+    for part in (date, region, "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def chunked_signed(args):
+    """An aws-chunked upload with a signature on every chunk (STREAMING-AWS4-HMAC-SHA256-PAYLOAD),
+    as the Java, Go and .NET SDKs send. botocore cannot produce it, so it is signed here by hand."""
+    s3 = client(args)
+    ensure_bucket(s3, args.bucket)
+    url = urlparse(args.endpoint)
+    region, access, secret = args.cluster["region"], args.cluster["access_key"], args.cluster["secret_key"]
+    data = os.urandom(args.size)
+    chunk_size = 64 * 1024
+    chunks = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)] + [b""]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz_date, date = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    scope = f"{date}/{region}/s3/aws4_request"
+    key = _sign_key(secret, date, region)
+    sig_len = 64
+
+    def framed_len(n):
+        return len(f"{n:x}") + len(";chunk-signature=") + sig_len + 2 + n + 2
+
+    encoded_length = sum(framed_len(len(c)) for c in chunks)
+    path = "/" + args.bucket + "/" + quote("chunked/signed chunks.bin", safe="/~")
+    headers = {
+        "host": url.netloc,
+        "content-encoding": "aws-chunked",
+        "content-length": str(encoded_length),
+        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "x-amz-date": amz_date,
+        "x-amz-decoded-content-length": str(len(data)),
+    }
+    signed = ";".join(sorted(headers))
+    canonical = "\n".join(
+        ["PUT", path, "", "".join(f"{h}:{headers[h]}\n" for h in sorted(headers)), signed, headers["x-amz-content-sha256"]]
+    )
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    seed = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = f"AWS4-HMAC-SHA256 Credential={access}/{scope}, SignedHeaders={signed}, Signature={seed}"
+    body = bytearray()
+    previous = seed
+    empty = hashlib.sha256(b"").hexdigest()
+    for chunk in chunks:
+        sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous, empty, hashlib.sha256(chunk).hexdigest()])
+        previous = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+        body += f"{len(chunk):x};chunk-signature={previous}\r\n".encode() + chunk + b"\r\n"
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    conn.putrequest("PUT", path, skip_host=True, skip_accept_encoding=True)
+    for h, v in headers.items():
+        conn.putheader(h, v)
+    conn.endheaders()
+    conn.send(bytes(body))
+    response = conn.getresponse()
+    status, text = response.status, response.read().decode(errors="replace")
+    got = b""
+    if status == 200:
+        got = s3.get_object(Bucket=args.bucket, Key="chunked/signed chunks.bin")["Body"].read()
+    return {"status": status, "response": text[:500], "sent_md5": md5(data), "got_md5": md5(got), "got_size": len(got)}
+
+
+def copy_delete(args):
+    s3 = client(args)
+    ensure_bucket(s3, args.bucket)
+    data = os.urandom(300 * 1024)
+    s3.put_object(Bucket=args.bucket, Key="copy/source.bin", Body=data)
+    s3.copy_object(Bucket=args.bucket, Key="copy/target.bin", CopySource={"Bucket": args.bucket, "Key": "copy/source.bin"})
+    copied = s3.get_object(Bucket=args.bucket, Key="copy/target.bin")["Body"].read()
+    for i in range(5):
+        s3.put_object(Bucket=args.bucket, Key=f"batch/{i}.txt", Body=b"x")
+    deleted = s3.delete_objects(
+        Bucket=args.bucket, Delete={"Objects": [{"Key": f"batch/{i}.txt"} for i in range(5)]}
+    ).get("Deleted", [])
+    left = s3.list_objects_v2(Bucket=args.bucket, Prefix="batch/").get("KeyCount", -1)
+    head_bucket = s3.head_bucket(Bucket=args.bucket)["ResponseMetadata"]["HTTPStatusCode"]
+    return {"copy_matches": copied == data, "deleted": len(deleted), "left": left, "head_bucket": head_bucket}
+
+
+def virtual_host(args):
+    """Virtual-hosted-style requests (Host: <bucket>.s3.spillway.test). Names under .spillway.test
+    resolve to 127.0.0.1 inside this client only; the gateway sees the real Host header."""
+    import socket
+
+    resolve = socket.getaddrinfo
+
+    def loopback_for_test_domain(host, *rest, **kw):
+        if isinstance(host, str) and host.endswith(".spillway.test"):
+            host = "127.0.0.1"
+        return resolve(host, *rest, **kw)
+
+    socket.getaddrinfo = loopback_for_test_domain
+    args.endpoint = args.endpoint.replace("127.0.0.1", "s3.spillway.test")
+    s3 = client(args, addressing_style="virtual")
+    seen_hosts = []
+    s3.meta.events.register("before-send.s3.*", lambda request, **_: seen_hosts.append(urlparse(request.url).netloc))
+    ensure_bucket(s3, args.bucket)
+    s3.put_object(Bucket=args.bucket, Key="vhost/key+1.txt", Body=b"virtual")
+    got = s3.get_object(Bucket=args.bucket, Key="vhost/key+1.txt")["Body"].read()
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=args.bucket, Prefix="vhost/").get("Contents", [])]
+    return {"body": got.decode(), "keys": keys, "hosts": sorted(set(seen_hosts))}
+
+
+def bad_secret(args):
+    s3 = client(args, secret_key="not-the-secret")
+    try:
+        s3.list_objects_v2(Bucket=args.bucket)
+        return {"error": None}
+    except ClientError as e:
+        return {"error": error_code(e), "status": e.response["ResponseMetadata"]["HTTPStatusCode"]}
+
+
+def load(args):
+    """A steady GET/PUT workload from several threads; optionally stops a node part-way through
+    (--stop-url, after --stop-after seconds). Every request is recorded with its start and end."""
+    s3_clients = [client(args) for _ in range(args.threads)]
+    ensure_bucket(s3_clients[0], args.bucket)
+    payload = os.urandom(args.object_size)
+    s3_clients[0].put_object(Bucket=args.bucket, Key="load/seed", Body=payload)
+    expected = md5(payload)
+    records, lock = [], threading.Lock()
+    t0 = time.monotonic()
+    stop_at = {"t": None}
+    deadline = t0 + args.duration
+
+    def worker(n):
+        s3 = s3_clients[n]
+        i = 0
+        while time.monotonic() < deadline and i < args.max_requests:
+            i += 1
+            op = "GET" if i % 2 else "PUT"
+            start = time.monotonic() - t0
+            error = None
+            try:
+                if op == "GET":
+                    body = s3.get_object(Bucket=args.bucket, Key="load/seed")["Body"].read()
+                    if md5(body) != expected:
+                        error = "corrupt body"
+                else:
+                    s3.put_object(Bucket=args.bucket, Key=f"load/{n}/{i}", Body=payload)
+            except Exception as e:  # noqa: BLE001 - every failure is data here
+                error = error_code(e)
+            with lock:
+                records.append({"op": op, "start": start, "end": time.monotonic() - t0, "error": error})
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(args.threads)]
+    for t in threads:
+        t.start()
+    if args.stop_url:
+        time.sleep(args.stop_after)
+        stop_at["t"] = time.monotonic() - t0
+        urllib.request.urlopen(urllib.request.Request(args.stop_url, method="POST")).read()
+        stop_at["done"] = time.monotonic() - t0
+    for t in threads:
+        t.join()
+    return {"stopped_at": stop_at.get("t"), "stop_done": stop_at.get("done"), "records": records}
+
+
+def put_random(args):
+    s3 = client(args)
+    ensure_bucket(s3, args.bucket)
+    data = os.urandom(args.size)
+    s3.put_object(Bucket=args.bucket, Key=args.key, Body=data)
+    return {"md5": md5(data), "size": len(data)}
+
+
+def slow_get(args):
+    """Downloads --key at about --rate bytes/s, as a slow consumer would, and reports whether the
+    body arrived whole. A cut-short body must surface as an error, never as a short success."""
+    s3 = client(args)
+    started = time.monotonic()
+    try:
+        r = s3.get_object(Bucket=args.bucket, Key=args.key)
+    except Exception as e:  # noqa: BLE001
+        return {"complete": False, "error": error_code(e), "bytes": 0}
+    body, digest, received = r["Body"], hashlib.md5(), 0
+    step = max(1, int(args.rate / 20))
+    try:
+        while True:
+            chunk = body.read(step)
+            if not chunk:
+                break
+            digest.update(chunk)
+            received += len(chunk)
+            expected_elapsed = received / args.rate
+            lag = expected_elapsed - (time.monotonic() - started)
+            if lag > 0:
+                time.sleep(lag)
+    except Exception as e:  # noqa: BLE001
+        return {"complete": False, "error": type(e).__name__, "bytes": received,
+                "content_length": r["ContentLength"]}
+    return {"complete": True, "md5": digest.hexdigest(), "bytes": received, "content_length": r["ContentLength"],
+            "seconds": time.monotonic() - started}
+
+
+def read_then_disconnect(args):
+    """Starts a large download, reads a little, and hangs up."""
+    s3 = client(args)
+    r = s3.get_object(Bucket=args.bucket, Key=args.key)
+    first = r["Body"].read(1024 * 1024)
+    r["Body"].close()
+    return {"read": len(first), "content_length": r["ContentLength"]}
+
+
+def raw(args):
+    """Sends --raw bytes (with \\r\\n escapes) over one TCP connection and reports the reply."""
+    url = urlparse(args.endpoint)
+    payload = args.raw.encode().decode("unicode_escape").encode("latin-1")
+    import socket
+
+    try:
+        sock = socket.create_connection((url.hostname, url.port), timeout=10)
+    except OSError as e:
+        return {"status": 0, "connect_error": type(e).__name__}
+    with sock:
+        sock.sendall(payload)
+        data = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 else 0
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return {"status": status, "headers": headers, "body": body.decode("utf-8", errors="replace")}
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def bulk(args):
+    """Streams --size bytes up (PUT) and down (GET) through the gateway to a bulk node, while sampling
+    the gateway's resident memory (--pid). Nothing is kept on either end: this measures the gateway."""
+    import socket
+
+    url = urlparse(args.endpoint)
+    idle = rss_kib(args.pid)
+    peak = {"kib": idle}
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak["kib"] = max(peak["kib"], rss_kib(args.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out = {"idle_rss_kib": idle}
+    with socket.create_connection((url.hostname, url.port), timeout=60) as sock:
+        started = time.monotonic()
+        sock.sendall(f"PUT /bulk/upload HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Length: {args.size}\r\n\r\n".encode())
+        block = b"\1" * (1 << 20)
+        left = args.size
+        while left > 0:
+            n = min(left, len(block))
+            sock.sendall(block[:n] if n < len(block) else block)
+            left -= n
+        reply = b""
+        while b"}" not in reply:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+        out["put_seconds"] = time.monotonic() - started
+        out["put_reply"] = reply.decode(errors="replace").split("\r\n\r\n", 1)[-1]
+        started = time.monotonic()
+        sock.sendall(f"GET /bulk/{args.size} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            buf += sock.recv(65536)
+        head, _, body = buf.partition(b"\r\n\r\n")
+        received = len(body)
+        view = bytearray(1 << 20)
+        while received < args.size:
+            n = sock.recv_into(view)
+            if n == 0:
+                break
+            received += n
+        out["get_seconds"] = time.monotonic() - started
+        out["get_status"] = head.split(b"\r\n")[0].decode()
+        out["get_received"] = received
+    done.set()
+    sampler.join()
+    out["peak_rss_kib"] = max(peak["kib"], rss_kib(args.pid))
+    return out
+
+
+SCENARIOS = {
+    "bulk": bulk,
+    "put-random": put_random,
+    "slow-get": slow_get,
+    "read-then-disconnect": read_then_disconnect,
+    "raw": raw,
+    "roundtrip": roundtrip,
+    "multipart": multipart,
+    "ranges": ranges,
+    "list-encoded": list_encoded,
+    "presign": presign,
+    "chunked-trailer": chunked_trailer,
+    "chunked-signed": chunked_signed,
+    "copy-delete": copy_delete,
+    "virtual-host": virtual_host,
+    "bad-secret": bad_secret,
+    "load": load,
+}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("scenario", choices=sorted(SCENARIOS))
+    p.add_argument("--endpoint", required=True)
+    p.add_argument("--cluster-json", default='{"region": "us-east-1", "access_key": "x", "secret_key": "x"}')
+    p.add_argument("--bucket", default="spillway-test")
+    p.add_argument("--sizes", default="0,1024")
+    p.add_argument("--size", type=int, default=256 * 1024)
+    p.add_argument("--parts", type=int, default=3)
+    p.add_argument("--part-size", type=int, default=5 * MiB)
+    p.add_argument("--threads", type=int, default=4)
+    p.add_argument("--duration", type=float, default=6.0)
+    p.add_argument("--max-requests", type=int, default=10_000)
+    p.add_argument("--object-size", type=int, default=64 * 1024)
+    p.add_argument("--stop-url")
+    p.add_argument("--stop-after", type=float, default=2.0)
+    p.add_argument("--key", default="object.bin")
+    p.add_argument("--pid", type=int, default=0, help="bulk: the gateway's process id")
+    p.add_argument("--rate", type=float, default=8 * MiB, help="slow-get: bytes per second")
+    p.add_argument("--raw", default="", help="raw: request bytes, with \\r\\n escapes")
+    args = p.parse_args()
+    args.cluster = json.loads(args.cluster_json)
+    try:
+        result = SCENARIOS[args.scenario](args)
+    except ClientError as e:
+        # An S3 error the client could not get past: reported as data, with its own exit status.
+        meta = e.response.get("ResponseMetadata", {})
+        json.dump({"error": error_code(e), "status": meta.get("HTTPStatusCode"),
+                   "request_id": meta.get("RequestId"), "message": str(e)}, sys.stdout)
+        sys.stdout.write("\n")
+        sys.exit(3)
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need if missing, builds, checks the architecture
+# rules, and runs every test (unit tests, and integration tests against a real 3-node S3 cluster
+# with boto3 and the AWS CLI as clients).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh tests
+
+echo "==> architecture: pure targets stay pure" >&2
+# Policy and S3 logic take time and randomness as arguments, never read them.
+if grep -rnE 'Task\.sleep|\.now\b|\.now\(|random\(|import (NIO|Foundation|Dispatch)' Sources/SpillwayPolicy Sources/SpillwayS3; then
+  echo "error: SpillwayPolicy and SpillwayS3 must not read clocks, roll dice or import I/O modules" >&2
+  exit 1
+fi
+
+echo "==> build" >&2
+swift build --build-tests --explicit-target-dependency-import-check error
+
+echo "==> test" >&2
+swift test --skip-build "$@"
