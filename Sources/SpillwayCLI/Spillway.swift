@@ -82,6 +82,8 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if let workers { gatewayConfig.workers = workers }
+        let descriptors = FileDescriptorLimit.raiseToHardLimit()
+        logger.debug("file descriptor limit", metadata: ["limit": "\(descriptors)"])
         let server = try GatewayServer(snapshot: Snapshot(config: gatewayConfig, version: 1), logger: logger)
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT])
         let bound = try await server.start()

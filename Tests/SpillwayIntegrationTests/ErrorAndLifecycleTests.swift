@@ -37,11 +37,12 @@ struct ErrorAndLifecycleTests {
         let gateway = try Gateway(nodes: cluster.nodeURLs)
         let put = try boto("put-random", endpoint: gateway.endpoint, cluster: cluster,
                            ["--bucket", "draining", "--key", "big.bin", "--size", "\(32 << 20)"])
-        // 16 MiB/s: the download takes about 2 s; SIGTERM arrives after 0.7 s.
+        // 16 MiB/s: the download takes about 2 s; SIGTERM arrives 0.3 s into it.
         let download = try BackgroundClient(
             "slow-get", endpoint: gateway.endpoint, cluster: cluster,
             ["--bucket", "draining", "--key", "big.bin", "--rate", "\(16 << 20)"])
-        try await Task.sleep(for: .milliseconds(700))
+        try download.waitFor("receiving")
+        try await Task.sleep(for: .milliseconds(300))
         gateway.signal(SIGTERM)
         try await Task.sleep(for: .milliseconds(200))
         // No new connections once draining.
@@ -66,7 +67,7 @@ struct ErrorAndLifecycleTests {
         let download = try BackgroundClient(
             "slow-get", endpoint: gateway.endpoint, cluster: cluster,
             ["--bucket", "draining", "--key", "slow.bin", "--rate", "\(2 << 20)"])
-        try await Task.sleep(for: .milliseconds(500))
+        try download.waitFor("receiving")
         gateway.signal(SIGTERM)
         #expect(gateway.waitForExit(timeout: 10) == 0)
         let r = try download.result(timeout: 30)

@@ -36,11 +36,12 @@ struct NodeFailureTests {
         let size = 64 << 20
         _ = try boto("put-random", endpoint: gateway.endpoint, cluster: cluster,
                      ["--bucket", "cut-short", "--key", "big.bin", "--size", "\(size)"])
-        // 4 MiB/s: the download needs 16 s; every node stops after 1.5 s.
+        // 4 MiB/s: the download needs 16 s; every node stops 1 s into it.
         let download = try BackgroundClient(
             "slow-get", endpoint: gateway.endpoint, cluster: cluster,
             ["--bucket", "cut-short", "--key", "big.bin", "--rate", "\(4 << 20)"])
-        Thread.sleep(forTimeInterval: 1.5)
+        try download.waitFor("receiving")
+        Thread.sleep(forTimeInterval: 1)
         for node in 0..<3 { try cluster.stopNode(node) }
         let r = try download.result(timeout: 60)
         #expect(r["complete"].bool == false)

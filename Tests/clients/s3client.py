@@ -409,6 +409,7 @@ def slow_get(args):
         r = s3.get_object(Bucket=args.bucket, Key=args.key)
     except Exception as e:  # noqa: BLE001
         return {"complete": False, "error": error_code(e), "bytes": 0}
+    print(json.dumps({"event": "receiving"}), flush=True)  # the test acts once the body is flowing
     body, digest, received = r["Body"], hashlib.md5(), 0
     step = max(1, int(args.rate / 20))
     try:

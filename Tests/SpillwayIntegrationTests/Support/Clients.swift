@@ -36,6 +36,14 @@ final class BackgroundClient: @unchecked Sendable {
         try process.run()
     }
 
+    /// Waits until the client prints a line containing `marker` (e.g. `"receiving"`).
+    func waitFor(_ marker: String, timeout: TimeInterval = 30) throws {
+        guard output.waitForLine(containing: marker, timeout: timeout) != nil else {
+            throw CommandError.failed("background client never printed \(marker)",
+                                      CommandResult(status: -1, stdout: output.all, stderr: errors.all))
+        }
+    }
+
     func result(timeout: TimeInterval) throws -> JSON {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(20_000) }
@@ -43,8 +51,7 @@ final class BackgroundClient: @unchecked Sendable {
             process.terminate()
             throw CommandError.failed("background client (timed out)", CommandResult(status: -1, stdout: output.all, stderr: errors.all))
         }
-        // Give the reader a moment to drain the pipe after exit.
-        _ = output.waitForLine(containing: "{", timeout: 2)
+        output.waitForEnd(timeout: 5)
         guard process.terminationStatus == 0, let line = output.all.split(separator: "\n").last else {
             throw CommandError.failed(
                 "background client", CommandResult(status: process.terminationStatus, stdout: output.all, stderr: errors.all))

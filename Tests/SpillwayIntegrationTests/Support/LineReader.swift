@@ -3,9 +3,9 @@ import Foundation
 /// Collects a child's output as it arrives, so a test can wait for a line (e.g. "listening on")
 /// and later read everything the child wrote.
 final class LineReader: @unchecked Sendable {
-    private let lock = NSLock()
     private var text = ""
     private let condition = NSCondition()
+    private var ended = false
 
     init(_ handle: FileHandle) {
         handle.readabilityHandler = { [weak self] h in
@@ -13,6 +13,10 @@ final class LineReader: @unchecked Sendable {
             guard let self else { return }
             if data.isEmpty {
                 h.readabilityHandler = nil
+                self.condition.lock()
+                self.ended = true
+                self.condition.broadcast()
+                self.condition.unlock()
                 return
             }
             self.condition.lock()
@@ -26,6 +30,18 @@ final class LineReader: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return text
+    }
+
+    /// Waits until the writer closed its end (so `all` is complete); false on timeout.
+    @discardableResult
+    func waitForEnd(timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while !ended {
+            if !condition.wait(until: deadline) { return ended }
+        }
+        return true
     }
 
     /// The first line containing `marker`, waiting up to `timeout`.
