@@ -8,7 +8,9 @@ let package = Package(
     name: "Spillway",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "spillway", targets: ["SpillwayCLI"])
+        .executable(name: "spillway", targets: ["SpillwayCLI"]),
+        // The pure per-request code, for bench/micro.
+        .library(name: "SpillwayHotPaths", targets: ["SpillwayHTTP1", "SpillwayS3", "SpillwayPolicy", "SpillwayConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -19,6 +21,7 @@ let package = Package(
     targets: [
         .target(name: "SpillwayPolicy"),
         .target(name: "SpillwayS3"),
+        .target(name: "SpillwayHTTP1"),
         .target(
             name: "SpillwayConfig",
             dependencies: ["SpillwayPolicy", "SpillwayS3", .product(name: "Yams", package: "Yams")]
@@ -26,10 +29,9 @@ let package = Package(
         .target(
             name: "SpillwayProxy",
             dependencies: [
-                "SpillwayConfig", "SpillwayPolicy", "SpillwayS3",
+                "SpillwayConfig", "SpillwayPolicy", "SpillwayS3", "SpillwayHTTP1",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -43,6 +45,7 @@ let package = Package(
         ),
         .testTarget(name: "SpillwayPolicyTests", dependencies: ["SpillwayPolicy"]),
         .testTarget(name: "SpillwayS3Tests", dependencies: ["SpillwayS3"]),
+        .testTarget(name: "SpillwayHTTP1Tests", dependencies: ["SpillwayHTTP1"]),
         .testTarget(name: "SpillwayConfigTests", dependencies: ["SpillwayConfig"]),
         .testTarget(name: "SpillwayIntegrationTests", dependencies: [], resources: []),
     ]

@@ -1,4 +1,5 @@
-/// The query parameter names that decide an S3 operation, found in one pass without allocating.
+/// The query parameter names that decide an S3 operation, found in one pass over the bytes, without
+/// allocating.
 struct QueryFlags: Sendable {
     enum Flag: UInt32 {
         case uploads, uploadId, partNumber, listType2, versions, delete, restore, select, signature
@@ -7,45 +8,53 @@ struct QueryFlags: Sendable {
 
     private var bits: UInt32 = 0
 
-    init(_ query: Substring) {
-        var rest = query.utf8[...]
-        while !rest.isEmpty {
-            let end = rest.firstIndex(of: UInt8(ascii: "&")) ?? rest.endIndex
-            let pair = rest[rest.startIndex..<end]
-            let eq = pair.firstIndex(of: UInt8(ascii: "=")) ?? pair.endIndex
-            let name = pair[pair.startIndex..<eq]
-            let value = eq == pair.endIndex ? pair[pair.endIndex...] : pair[pair.index(after: eq)...]
-            if let flag = Self.flag(name: name, value: value) { bits |= 1 << flag.rawValue }
-            rest = end == rest.endIndex ? rest[rest.endIndex...] : rest[rest.index(after: end)...]
+    init(_ q: UnsafeBufferPointer<UInt8>) {
+        var start = 0
+        while start < q.count {
+            var end = start
+            while end < q.count, q[end] != 38 { end += 1 }  // '&'
+            var eq = start
+            while eq < end, q[eq] != 61 { eq += 1 }  // '='
+            if let flag = Self.flag(q, name: start..<eq, value: eq < end ? (eq + 1)..<end : end..<end) {
+                bits |= 1 << flag.rawValue
+            }
+            start = end + 1
         }
     }
 
     func has(_ flag: Flag) -> Bool { bits & (1 << flag.rawValue) != 0 }
 
     /// Sub-resources that address a bucket's or object's configuration rather than its data.
-    static let configurationNames: Set<String> = [
+    static let configurationNames: [StaticString] = [
         "acl", "policy", "policyStatus", "location", "versioning", "tagging", "lifecycle", "cors", "website",
         "logging", "notification", "replication", "encryption", "accelerate", "requestPayment",
         "ownershipControls", "publicAccessBlock", "object-lock", "analytics", "inventory", "metrics",
         "intelligent-tiering", "retention", "legal-hold", "attributes", "torrent",
     ]
 
-    private static func flag(name: Substring.UTF8View.SubSequence, value: Substring.UTF8View.SubSequence) -> Flag? {
+    private static func flag(_ q: UnsafeBufferPointer<UInt8>, name: Range<Int>, value: Range<Int>) -> Flag? {
+        func equals(_ r: Range<Int>, _ s: StaticString) -> Bool {
+            guard r.count == s.utf8CodeUnitCount else { return false }
+            return s.withUTF8Buffer { b in
+                var i = 0
+                while i < b.count, q[r.lowerBound + i] == b[i] { i += 1 }
+                return i == b.count
+            }
+        }
         switch name.count {
-        case 6 where name.elementsEqual("delete".utf8): return .delete
-        case 6 where name.elementsEqual("select".utf8): return .select
-        case 7 where name.elementsEqual("uploads".utf8): return .uploads
-        case 7 where name.elementsEqual("restore".utf8): return .restore
-        case 8 where name.elementsEqual("uploadId".utf8): return .uploadId
-        case 8 where name.elementsEqual("versions".utf8): return .versions
-        case 9 where name.elementsEqual("list-type".utf8): return value.elementsEqual("2".utf8) ? .listType2 : nil
-        case 10 where name.elementsEqual("partNumber".utf8): return .partNumber
-        case 15 where name.elementsEqual("X-Amz-Signature".utf8): return .signature
-        default:
-            // Configuration names are short lowercase words; skip the set lookup for everything else.
-            guard name.count <= 19, let first = name.first, first >= UInt8(ascii: "a"), first <= UInt8(ascii: "z")
-            else { return nil }
-            return configurationNames.contains(String(Substring(name))) ? .configuration : nil
+        case 6: return equals(name, "delete") ? .delete : equals(name, "select") ? .select : configuration(q, name)
+        case 7: return equals(name, "uploads") ? .uploads : equals(name, "restore") ? .restore : configuration(q, name)
+        case 8: return equals(name, "uploadId") ? .uploadId : equals(name, "versions") ? .versions : configuration(q, name)
+        case 9 where equals(name, "list-type"): return equals(value, "2") ? .listType2 : nil
+        case 10 where equals(name, "partNumber"): return .partNumber
+        case 15 where equals(name, "X-Amz-Signature"): return .signature
+        default: return configuration(q, name)
+        }
+
+        func configuration(_ q: UnsafeBufferPointer<UInt8>, _ name: Range<Int>) -> Flag? {
+            // Configuration names are short and start lower-case; skip the list for everything else.
+            guard name.count >= 3, name.count <= 19, q[name.lowerBound] >= 97, q[name.lowerBound] <= 122 else { return nil }
+            return configurationNames.contains { equals(name, $0) } ? .configuration : nil
         }
     }
 }

@@ -65,39 +65,50 @@ public struct RequestClassifier: Sendable {
     }
 
     public func classify(method: S3Method, target: String, host: Substring?, hasCopySource: Bool) -> S3Request {
-        let (path, query) = Self.split(target)
-        let params = QueryFlags(query)
-        var bucket: Substring?
-        var rawKey: Substring?
-        var style = AddressingStyle.path
-
-        if let host, let vhostBucket = virtualHostBucket(host) {
-            style = .virtualHosted
-            bucket = vhostBucket
-            let key = path.drop(while: { $0 == "/" })
-            rawKey = key.isEmpty ? nil : key
-        } else {
-            let trimmed = path.first == "/" ? path.dropFirst() : path
-            if let slash = trimmed.firstIndex(of: "/") {
-                bucket = trimmed[trimmed.startIndex..<slash]
-                let key = trimmed[trimmed.index(after: slash)...]
-                rawKey = key.isEmpty ? nil : key
-            } else if !trimmed.isEmpty {
-                bucket = trimmed
-            }
+        var vhostBucket: Substring?
+        if let host, !virtualHostDomains.isEmpty { vhostBucket = virtualHostBucket(host) }
+        // Offsets into the target's bytes: (bucket, key, end of path, query flags).
+        let scanned = target.utf8.withContiguousStorageIfAvailable { Self.scan($0, bucketInHost: vhostBucket != nil) }
+            ?? Self.scan(Array(target.utf8), bucketInHost: vhostBucket != nil)
+        let utf8 = target.utf8
+        func cut(_ r: Range<Int>?) -> Substring? {
+            guard let r else { return nil }
+            return target[utf8.index(utf8.startIndex, offsetBy: r.lowerBound)..<utf8.index(utf8.startIndex, offsetBy: r.upperBound)]
         }
-        if bucket?.isEmpty == true { bucket = nil }
-
+        let bucket = vhostBucket ?? cut(scanned.bucket)
+        let rawKey = cut(scanned.key)
+        let flags = scanned.flags
         let operation: S3Operation
         if bucket == nil {
             operation = method == .get ? .listBuckets : .unknown
         } else if rawKey == nil {
-            operation = Self.bucketOperation(method, params)
+            operation = Self.bucketOperation(method, flags)
         } else {
-            operation = Self.objectOperation(method, params, hasCopySource: hasCopySource)
+            operation = Self.objectOperation(method, flags, hasCopySource: hasCopySource)
         }
         return S3Request(
-            operation: operation, bucket: bucket, rawKey: rawKey, style: style, isPresigned: params.has(.signature))
+            operation: operation, bucket: bucket, rawKey: rawKey, style: vhostBucket == nil ? .path : .virtualHosted,
+            isPresigned: flags.has(.signature))
+    }
+
+    private static func scan(_ b: some RandomAccessCollection<UInt8>, bucketInHost: Bool) -> (bucket: Range<Int>?, key: Range<Int>?, flags: QueryFlags) {
+        let bytes = Array(b)  // small (a request target); only the slow path for non-contiguous strings lands here twice
+        return bytes.withUnsafeBufferPointer { scan($0, bucketInHost: bucketInHost) }
+    }
+
+    private static func scan(_ b: UnsafeBufferPointer<UInt8>, bucketInHost: Bool) -> (bucket: Range<Int>?, key: Range<Int>?, flags: QueryFlags) {
+        var pathEnd = 0
+        while pathEnd < b.count, b[pathEnd] != 63 { pathEnd += 1 }  // '?'
+        let flags = QueryFlags(pathEnd < b.count ? UnsafeBufferPointer(rebasing: b[(pathEnd + 1)...]) : UnsafeBufferPointer(rebasing: b[b.count...]))
+        if bucketInHost {
+            var keyStart = 0
+            while keyStart < pathEnd, b[keyStart] == 47 { keyStart += 1 }
+            return (nil, keyStart < pathEnd ? keyStart..<pathEnd : nil, flags)
+        }
+        let first = pathEnd > 0 && b[0] == 47 ? 1 : 0
+        var slash = first
+        while slash < pathEnd, b[slash] != 47 { slash += 1 }
+        return (slash > first ? first..<slash : nil, slash + 1 < pathEnd ? (slash + 1)..<pathEnd : nil, flags)
     }
 
     // MARK: - Helpers
@@ -110,17 +121,18 @@ public struct RequestClassifier: Sendable {
 
     func virtualHostBucket(_ host: Substring) -> Substring? {
         guard !virtualHostDomains.isEmpty else { return nil }
-        var name = host
-        if let colon = name.lastIndex(of: ":"), !name.hasSuffix("]") { name = name[..<colon] }
-        for domain in virtualHostDomains {
-            guard name.count > domain.count + 1,
-                name.utf8.reversed().starts(with: domain.utf8.reversed(), by: { Self.lower($0) == $1 })
-            else { continue }
-            let dot = name.index(name.endIndex, offsetBy: -(domain.count + 1))
-            guard name[dot] == "." else { continue }
-            return name[..<dot]
-        }
-        return nil
+        let bucketEnd: Int? = host.utf8.withContiguousStorageIfAvailable { bytes in
+            var end = bytes.count
+            if let colon = bytes.lastIndex(of: 58), bytes.last != 93 { end = colon }  // strip ":port" (not in "[v6]")
+            for domain in virtualHostDomains {
+                let d = domain.utf8
+                guard end > d.count + 1, bytes[end - d.count - 1] == 46 else { continue }  // "<bucket>.<domain>"
+                if zip(bytes[(end - d.count)..<end], d).allSatisfy({ Self.lower($0) == $1 }) { return end - d.count - 1 }
+            }
+            return nil
+        } ?? nil
+        guard let bucketEnd else { return nil }
+        return host[..<host.utf8.index(host.utf8.startIndex, offsetBy: bucketEnd)]
     }
 
     private static func lower(_ byte: UInt8) -> UInt8 {

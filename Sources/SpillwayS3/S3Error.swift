@@ -14,6 +14,10 @@ public struct S3Error: Error, Sendable, Equatable {
         case badRequest = "BadRequest"
         /// The request head exceeded the configured limits.
         case requestHeaderTooLarge = "RequestHeaderSectionTooLarge"
+        /// A transfer coding other than chunked.
+        case notImplemented = "NotImplemented"
+        /// Not HTTP/1.0 or HTTP/1.1.
+        case httpVersionNotSupported = "HttpVersionNotSupported"
         /// Spillway failed in a way it did not expect.
         case internalError = "InternalError"
 
@@ -24,6 +28,8 @@ public struct S3Error: Error, Sendable, Equatable {
             case .gatewayTimeout: 504
             case .badRequest: 400
             case .requestHeaderTooLarge: 431
+            case .notImplemented: 501
+            case .httpVersionNotSupported: 505
             case .internalError: 500
             }
         }
@@ -33,6 +39,8 @@ public struct S3Error: Error, Sendable, Equatable {
             case 400: "Bad Request"
             case 431: "Request Header Fields Too Large"
             case 500: "Internal Server Error"
+            case 501: "Not Implemented"
+            case 505: "HTTP Version Not Supported"
             case 502: "Bad Gateway"
             case 503: "Service Unavailable"
             case 504: "Gateway Timeout"

@@ -1,6 +1,5 @@
 import Logging
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import SpillwayConfig
 import Synchronization
@@ -54,10 +53,7 @@ public final class GatewayServer: Sendable {
                     guard let worker = workers[ObjectIdentifier(channel.eventLoop)] else {
                         throw StartupError("no worker for event loop")
                     }
-                    let sync = channel.pipeline.syncOperations
-                    try sync.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
-                    try sync.addHandler(DownstreamHandler(worker: worker))
+                    try channel.pipeline.syncOperations.addHandler(ClientConnection(worker: worker))
                 }
             }
     }

@@ -12,8 +12,8 @@ final class Worker: @unchecked Sendable {
     let eventLoop: EventLoop
     let state: ProxyStateStore
     let logger: Logger
-    let upstreams: UpstreamPool
-    private(set) var connections: [ObjectIdentifier: DownstreamHandler] = [:]
+    let nodes: NodePool
+    private(set) var connections: [ObjectIdentifier: ClientConnection] = [:]
     private(set) var draining = false
     private var requestIDs: RequestIDGenerator
     /// Live connection count readable from other threads (for shutdown progress).
@@ -23,18 +23,18 @@ final class Worker: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.state = state
         self.logger = logger
-        self.upstreams = UpstreamPool(eventLoop: eventLoop, logger: logger)
+        self.nodes = NodePool(eventLoop: eventLoop)
         self.requestIDs = RequestIDGenerator(worker: index)
     }
 
     func nextRequestID() -> String { requestIDs.next() }
 
-    func register(_ handler: DownstreamHandler) {
+    func register(_ handler: ClientConnection) {
         connections[ObjectIdentifier(handler)] = handler
         connectionCount.add(1, ordering: .relaxed)
     }
 
-    func unregister(_ handler: DownstreamHandler) {
+    func unregister(_ handler: ClientConnection) {
         if connections.removeValue(forKey: ObjectIdentifier(handler)) != nil {
             connectionCount.subtract(1, ordering: .relaxed)
         }
@@ -51,7 +51,7 @@ final class Worker: @unchecked Sendable {
     func forceClose() {
         eventLoop.assertInEventLoop()
         for handler in Array(connections.values) { handler.forceClose() }
-        upstreams.closeAll()
+        nodes.closeAll()
     }
 }
 

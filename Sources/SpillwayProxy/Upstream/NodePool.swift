@@ -1,23 +1,20 @@
 import Logging
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
 /// One worker's keep-alive connections to the storage nodes, most recently used first (the warmest
 /// connection is reused, cold ones age out). Loop-confined: only its worker's event loop calls it.
-final class UpstreamPool {
+final class NodePool {
     private let eventLoop: EventLoop
-    private let logger: Logger
     /// Idle connections per node, indexed by `BackendRuntime.slot`.
-    private var idle: [[UpstreamHandler]] = []
+    private var idle: [[NodeConnection]] = []
 
-    init(eventLoop: EventLoop, logger: Logger) {
+    init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
-        self.logger = logger
     }
 
     /// A live idle connection to `backend`, if one is parked here.
-    func takeIdle(for backend: BackendRuntime, now: NIODeadline) -> UpstreamHandler? {
+    func takeIdle(for backend: BackendRuntime, now: NIODeadline) -> NodeConnection? {
         guard backend.slot < idle.count else { return nil }
         while let connection = idle[backend.slot].popLast() {
             if connection.isUsable, now - connection.idleSince < ChannelTuning.upstreamIdleLimit {
@@ -28,10 +25,13 @@ final class UpstreamPool {
         return nil
     }
 
-    /// Parks a connection whose last exchange ended cleanly, or closes it if the pool is full.
-    func release(_ connection: UpstreamHandler, maxIdle: Int, now: NIODeadline) {
+    /// Parks a connection whose last exchange ended cleanly, or closes it.
+    func release(_ connection: NodeConnection, maxIdle: Int, now: NIODeadline) {
         let slot = connection.backend.slot
-        guard connection.isUsable else { return }
+        guard connection.isUsable else {
+            connection.close()
+            return
+        }
         if slot >= idle.count { idle.append(contentsOf: repeatElement([], count: slot + 1 - idle.count)) }
         guard idle[slot].count < maxIdle else {
             connection.close()
@@ -42,15 +42,15 @@ final class UpstreamPool {
     }
 
     /// Called when a parked connection is closed by the node.
-    func forget(_ connection: UpstreamHandler) {
+    func forget(_ connection: NodeConnection) {
         let slot = connection.backend.slot
         guard slot < idle.count, let index = idle[slot].firstIndex(where: { $0 === connection }) else { return }
         idle[slot].remove(at: index)
     }
 
     /// Starts a new connection. The handler is returned at once; the future says when it is usable.
-    func connect(to backend: BackendRuntime, timeout: TimeAmount) -> (UpstreamHandler, EventLoopFuture<Channel>) {
-        let handler = UpstreamHandler(backend: backend, pool: self)
+    func connect(to backend: BackendRuntime, timeout: TimeAmount) -> (NodeConnection, EventLoopFuture<Channel>) {
+        let handler = NodeConnection(backend: backend, pool: self)
         let bound = NIOLoopBound(handler, eventLoop: eventLoop)
         let future = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
@@ -60,11 +60,7 @@ final class UpstreamPool {
             .channelOption(.maxMessagesPerRead, value: ChannelTuning.maxMessagesPerRead)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(HTTPRequestEncoder())
-                    try sync.addHandler(
-                        ByteToMessageHandler(HTTPResponseDecoder(informationalResponseStrategy: .forward)))
-                    try sync.addHandler(bound.value)
+                    try channel.pipeline.syncOperations.addHandler(bound.value)
                 }
             }
             .connect(to: backend.address)

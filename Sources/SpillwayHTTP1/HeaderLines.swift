@@ -1,0 +1,69 @@
+/// Walks header lines strictly: CRLF endings, token names, no space before the colon, no obsolete
+/// line folding, no control characters in values. Lenient parsers are how requests get smuggled.
+enum HeaderLines {
+    /// Calls `visit(field, line, nameEnd, value)` for each header line starting at `start`, where
+    /// `line` spans the whole line with its CRLF and `value` is trimmed of surrounding whitespace.
+    static func forEach(
+        _ b: UnsafeRawBufferPointer, from start: Int,
+        _ visit: (KnownHeader, Range<Int>, Int, Range<Int>) throws(HTTP1Error) -> Void
+    ) throws(HTTP1Error) {
+        var i = start
+        let end = b.count
+        while i < end {
+            if b[i] == 13 {
+                guard i + 1 < end, b[i + 1] == 10, i + 2 == end else { throw .malformed("bad end of head") }
+                return
+            }
+            if b[i] == 32 || b[i] == 9 { throw .malformed("obsolete line folding") }
+            let lineStart = i
+            while i < end, TokenChars.isToken(b[i]) { i += 1 }
+            guard i > lineStart, i < end, b[i] == 58 else { throw .malformed("bad header name") }
+            let nameEnd = i
+            i += 1
+            while i < end, b[i] == 32 || b[i] == 9 { i += 1 }
+            let valueStart = i
+            while i < end, b[i] != 13 {
+                let c = b[i]
+                guard c >= 32 || c == 9, c != 127 else { throw .malformed("control character in a header value") }
+                i += 1
+            }
+            guard i + 1 < end, b[i + 1] == 10 else { throw .malformed("bad header line ending") }
+            var valueEnd = i
+            while valueEnd > valueStart, b[valueEnd - 1] == 32 || b[valueEnd - 1] == 9 { valueEnd -= 1 }
+            i += 2
+            try visit(KnownHeader.classify(b, lineStart, nameEnd), lineStart..<i, nameEnd, valueStart..<valueEnd)
+        }
+        throw .malformed("head ends without a blank line")
+    }
+
+    static func decimal(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> Int? {
+        guard !r.isEmpty, r.count <= 18 else { return nil }
+        var n = 0
+        for i in r {
+            let d = b[i] &- 48
+            guard d < 10 else { return nil }
+            n = n * 10 + Int(d)
+        }
+        return n
+    }
+
+    static func equalsIgnoringCase(_ b: UnsafeRawBufferPointer, _ r: Range<Int>, _ lowercase: StaticString) -> Bool {
+        r.count == lowercase.utf8CodeUnitCount && KnownHeader.matches(b, r.lowerBound, lowercase)
+    }
+
+    /// Reads `close` and `keep-alive` among the comma-separated options of a Connection header.
+    static func connectionOptions(_ b: UnsafeRawBufferPointer, _ r: Range<Int>, close: inout Bool, keepAlive: inout Bool) {
+        var start = r.lowerBound
+        while start < r.upperBound {
+            var end = start
+            while end < r.upperBound, b[end] != 44 { end += 1 }
+            var s = start
+            var e = end
+            while s < e, b[s] == 32 || b[s] == 9 { s += 1 }
+            while e > s, b[e - 1] == 32 || b[e - 1] == 9 { e -= 1 }
+            if equalsIgnoringCase(b, s..<e, "close") { close = true }
+            if equalsIgnoringCase(b, s..<e, "keep-alive") { keepAlive = true }
+            start = end + 1
+        }
+    }
+}

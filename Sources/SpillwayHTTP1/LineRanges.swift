@@ -1,0 +1,45 @@
+/// A short list of byte ranges (header lines to drop) that stays inline for up to four entries, so
+/// the common head (zero or one hop-by-hop line) costs no allocation.
+public struct LineRanges: Sendable, Equatable, Sequence {
+    private var inline: (Range<Int>, Range<Int>, Range<Int>, Range<Int>) = (0..<0, 0..<0, 0..<0, 0..<0)
+    private var overflow: [Range<Int>] = []
+    public private(set) var count = 0
+
+    public init() {}
+
+    public var isEmpty: Bool { count == 0 }
+
+    public mutating func append(_ r: Range<Int>) {
+        switch count {
+        case 0: inline.0 = r
+        case 1: inline.1 = r
+        case 2: inline.2 = r
+        case 3: inline.3 = r
+        default: overflow.append(r)
+        }
+        count += 1
+    }
+
+    public subscript(i: Int) -> Range<Int> {
+        switch i {
+        case 0: inline.0
+        case 1: inline.1
+        case 2: inline.2
+        case 3: inline.3
+        default: overflow[i - 4]
+        }
+    }
+
+    public func makeIterator() -> AnyIterator<Range<Int>> {
+        var i = 0
+        return AnyIterator {
+            guard i < count else { return nil }
+            defer { i += 1 }
+            return self[i]
+        }
+    }
+
+    public static func == (a: LineRanges, b: LineRanges) -> Bool {
+        a.count == b.count && (0..<a.count).allSatisfy { a[$0] == b[$0] }
+    }
+}

@@ -1,0 +1,79 @@
+/// A parsed response head from a storage node: status, framing, and the lines not to forward.
+public struct ResponseHead: Sendable, Equatable {
+    public var status = 0
+    public var minorVersion = 1
+    public var contentLength: Int?
+    public var isChunked = false
+    public var hasTransferEncoding = false
+    var connectionClose = false
+    var connectionKeepAlive = false
+    /// Connection-specific lines (Connection, Keep-Alive, Proxy-Connection, Upgrade) with their CRLF.
+    public var dropLines = LineRanges()
+    /// The Transfer-Encoding line: dropped only when the body is re-framed (for HTTP/1.0 clients).
+    public var transferEncodingLine: Range<Int>?
+    public var length = 0
+
+    public init() {}
+
+    public var keepAlive: Bool { minorVersion >= 1 ? !connectionClose : connectionKeepAlive }
+
+    /// 1xx other than 101: another head follows.
+    public var isInterim: Bool { status >= 100 && status < 200 && status != 101 }
+
+    /// RFC 9112 §6.3: how the body that follows this head ends.
+    public func bodyFraming(requestWasHEAD: Bool) -> BodyFraming {
+        if requestWasHEAD || status == 204 || status == 304 || (status >= 100 && status < 200) { return .none }
+        if hasTransferEncoding { return isChunked ? .chunked : .untilClose }
+        if let contentLength { return contentLength > 0 ? .length(contentLength) : .none }
+        return .untilClose
+    }
+
+    public static func parse(_ b: UnsafeRawBufferPointer) throws(HTTP1Error) -> ResponseHead {
+        var head = ResponseHead()
+        head.length = b.count
+        // Status line: HTTP/1.x SP 3DIGIT SP reason CRLF
+        guard b.count >= 14, b[0] == 72, b[1] == 84, b[2] == 84, b[3] == 80, b[4] == 47, b[5] == 49, b[6] == 46,
+            b[7] == 48 || b[7] == 49, b[8] == 32
+        else { throw .malformed("bad status line") }
+        head.minorVersion = Int(b[7] - 48)
+        guard let status = HeaderLines.decimal(b, 9..<12), status >= 100, status <= 999 else { throw .malformed("bad status code") }
+        head.status = status
+        var i = 12
+        while i < b.count, b[i] != 13 { i += 1 }
+        guard i + 1 < b.count, b[i + 1] == 10 else { throw .malformed("bad status line ending") }
+        i += 2
+        var declaredLength: Int?
+        var lengthsDiffer = false
+        try HeaderLines.forEach(b, from: i) { (field: KnownHeader, line, nameEnd, value) throws(HTTP1Error) in
+            switch field {
+            case .contentLength:
+                guard let n = HeaderLines.decimal(b, value) else { throw .malformed("bad Content-Length") }
+                if let declaredLength, declaredLength != n { lengthsDiffer = true }
+                declaredLength = n
+            case .transferEncoding:
+                if head.hasTransferEncoding { throw .ambiguousFraming("more than one Transfer-Encoding") }
+                head.hasTransferEncoding = true
+                head.isChunked = Self.endsWithChunked(b, value)
+                head.transferEncodingLine = line
+            case .connection:
+                HeaderLines.connectionOptions(b, value, close: &head.connectionClose, keepAlive: &head.connectionKeepAlive)
+                head.dropLines.append(line)
+            case .keepAlive, .proxyConnection, .upgrade:
+                head.dropLines.append(line)
+            default:
+                break
+            }
+        }
+        if lengthsDiffer { throw .ambiguousFraming("Content-Length values differ") }
+        // With Transfer-Encoding present, Content-Length is ignored (RFC 9112 §6.3).
+        if !head.hasTransferEncoding { head.contentLength = declaredLength }
+        return head
+    }
+
+    private static func endsWithChunked(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> Bool {
+        var start = r.lowerBound
+        if let comma = r.lastIndex(where: { b[$0] == 44 }) { start = comma + 1 }
+        while start < r.upperBound, b[start] == 32 || b[start] == 9 { start += 1 }
+        return HeaderLines.equalsIgnoringCase(b, start..<r.upperBound, "chunked")
+    }
+}

@@ -1,0 +1,316 @@
+import NIOCore
+import SpillwayHTTP1
+import SpillwayS3
+
+/// One client connection: it frames HTTP/1.1 requests itself and hands each to an `Exchange`, which
+/// forwards the head and body bytes as they came. A keep-alive loop over requests, one at a time.
+///
+/// It owns the connection's single timer (keep-alive idle, then the current exchange's deadlines),
+/// re-armed lazily so that a request costs no timer scheduling in the common case.
+final class ClientConnection: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// Longest request head accepted (request line and header fields).
+    static let maxHeadBytes = 64 * 1024
+
+    let worker: Worker
+    private var context: ChannelHandlerContext?
+    private(set) var exchange: Exchange?
+    /// Bytes received but not yet used: part of a head, or requests pipelined behind the current one.
+    private var unread: ByteBuffer?
+    /// Where the search for the end of the head resumes in `unread`.
+    private var scannedTo = 0
+    /// The body of the current request while it arrives.
+    private var requestBody: BodyTracker?
+    private var readPending = false
+    private var closeAfterExchange = false
+    private var lastExchangeDone = false
+    private var lastActivity = NIODeadline.now()
+    private var timer: Scheduled<Void>?
+    private var timerDeadline = NIODeadline.distantFuture
+    private(set) var isClosed = false
+
+    init(worker: Worker) {
+        self.worker = worker
+    }
+
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
+
+    // MARK: - Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        worker.register(self)
+        if worker.draining { closeAfterExchange = true }
+        armTimer(NIODeadline.now() + worker.state.load().clientIdle)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        worker.unregister(self)
+        timer?.cancel()
+        timer = nil
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !isClosed, !lastExchangeDone else { return }
+        var input = unwrapInboundIn(data)
+        if var pending = unread {
+            unread = nil
+            pending.writeBuffer(&input)
+            input = pending
+        }
+        ingest(&input)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        exchange?.clientReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if wantsClientBytes {
+            context.read()
+        } else {
+            readPending = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { exchange?.clientBecameWritable() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isClosed = true
+        if let exchange {
+            self.exchange = nil
+            exchange.clientClosed()
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        close()
+    }
+
+    // MARK: - Framing requests
+
+    /// Splits arriving bytes into request heads and bodies.
+    private func ingest(_ input: inout ByteBuffer) {
+        while input.readableBytes > 0 && !isClosed && !lastExchangeDone {
+            if requestBody != nil {
+                guard takeBody(&input) else { return }
+                continue
+            }
+            if exchange != nil {
+                // A request pipelined behind one still being answered: keep it for later.
+                keepUnread(input)
+                return
+            }
+            let end: Int?
+            do {
+                end = input.withUnsafeReadableBytes { HeadScanner.endOfHead($0, from: max(0, scannedTo - 3)) }
+            }
+            guard let end else {
+                if input.readableBytes > Self.maxHeadBytes {
+                    refuse(.headTooLarge)
+                } else {
+                    scannedTo = input.readableBytes
+                    keepUnread(input)
+                }
+                return
+            }
+            scannedTo = 0
+            if end > Self.maxHeadBytes {
+                refuse(.headTooLarge)
+                return
+            }
+            let headBytes = input.readSlice(length: end)!
+            let parsed: Result<RequestHead, HTTP1Error> = headBytes.withUnsafeReadableBytes { b in
+                Result { () throws(HTTP1Error) in try RequestHead.parse(b) }
+            }
+            switch parsed {
+            case .failure(let error):
+                refuse(error)
+                return
+            case .success(let head):
+                begin(head, headBytes)
+            }
+        }
+    }
+
+    /// Feeds body bytes of the current request to its exchange; false when nothing more can be taken now.
+    private func takeBody(_ input: inout ByteBuffer) -> Bool {
+        guard var tracker = requestBody else { return true }
+        let taken: Result<Int, HTTP1Error> = input.withUnsafeReadableBytes { b in
+            Result { () throws(HTTP1Error) in try tracker.consume(b) }
+        }
+        guard case .success(let n) = taken else {
+            // The client broke its own framing mid-body: nothing after this can be trusted.
+            exchange?.clientBrokeFraming()
+            close()
+            return false
+        }
+        requestBody = tracker
+        if n > 0 { exchange?.clientBody(input.readSlice(length: n)!) }
+        if tracker.isComplete {
+            requestBody = nil
+            exchange?.clientEnd()
+        }
+        return true
+    }
+
+    private func begin(_ head: RequestHead, _ headBytes: ByteBuffer) {
+        lastActivity = .now()
+        let exchange = Exchange(head: head, headBytes: headBytes, client: self, state: worker.state.load())
+        self.exchange = exchange
+        let framing = head.bodyFraming
+        requestBody = framing == .none ? nil : BodyTracker(framing)
+        armTimer(exchange.initialDeadline)
+        exchange.start()
+        if framing == .none, self.exchange === exchange { exchange.clientEnd() }
+    }
+
+    private func keepUnread(_ input: ByteBuffer) {
+        unread = input.readableBytes > 0 ? input : nil
+    }
+
+    /// Answers a request that could not be parsed, then closes: its framing is lost.
+    private func refuse(_ error: HTTP1Error) {
+        let code: S3Error.Code =
+            switch error.status {
+            case 431: .requestHeaderTooLarge
+            case 501: .notImplemented
+            case 505: .httpVersionNotSupported
+            default: .badRequest
+            }
+        writeError(S3Error(code, error.message), resource: "/", requestID: worker.nextRequestID(), close: true)
+    }
+
+    /// The exchange is over: next request, or close.
+    func exchangeFinished(_ finished: Exchange, keepAlive: Bool) {
+        guard finished === exchange else { return }
+        exchange = nil
+        requestBody = nil
+        lastActivity = .now()
+        if !keepAlive || closeAfterExchange {
+            // The exchange wrote its last bytes with a close promise; accept nothing more.
+            lastExchangeDone = true
+            return
+        }
+        armTimer(lastActivity + worker.state.load().clientIdle)
+        if var pipelined = unread {
+            unread = nil
+            ingest(&pipelined)
+        }
+        resumeReads()
+    }
+
+    private var wantsClientBytes: Bool {
+        guard unread == nil || exchange == nil else { return false }
+        return exchange?.wantsClientBytes ?? true
+    }
+
+    func resumeReads() {
+        guard readPending, wantsClientBytes, let context else { return }
+        readPending = false
+        context.read()
+    }
+
+    // MARK: - Writing
+
+    func write(_ bytes: ByteBuffer) {
+        context?.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func flush() { context?.flush() }
+
+    /// Flushes what was written; when the connection will not be reused, closes it once that is on the wire.
+    func finishWriting(keepAlive: Bool) {
+        guard let context else { return }
+        if keepAlive {
+            context.flush()
+        } else {
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
+            promise.futureResult.assumeIsolated().whenComplete { _ in self.close() }
+        }
+    }
+
+    func writeError(_ error: S3Error, resource: String, requestID: String, close: Bool) {
+        guard let context else { return }
+        write(ErrorResponse.render(error, resource: resource, requestID: requestID, close: close, allocator: context.channel.allocator))
+        if close { lastExchangeDone = true }
+        finishWriting(keepAlive: !close)
+    }
+
+    // MARK: - Closing
+
+    /// Ends the connection without a clean end of message: the client must see a truncated body
+    /// as an error, never as a complete object.
+    func abort() {
+        exchange = nil
+        close()
+    }
+
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        context?.close(promise: nil)
+    }
+
+    func drain() {
+        closeAfterExchange = true
+        if exchange == nil { close() }
+    }
+
+    func forceClose() {
+        if let exchange {
+            self.exchange = nil
+            exchange.clientClosed()
+        }
+        close()
+    }
+
+    /// Whether responses should announce `Connection: close`.
+    var willCloseAfterExchange: Bool { closeAfterExchange || worker.draining }
+
+    // MARK: - Timer
+
+    /// Ensures the timer fires no later than `deadline`. Later deadlines are handled when it fires.
+    func armTimer(_ deadline: NIODeadline) {
+        guard let context, deadline < timerDeadline || timer == nil else { return }
+        timer?.cancel()
+        timerDeadline = deadline
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            self.timer = nil
+            self.timerDeadline = .distantFuture
+            self.timerFired()
+        }
+    }
+
+    private func timerFired() {
+        guard !isClosed else { return }
+        let now = NIODeadline.now()
+        if let exchange {
+            if let next = exchange.checkDeadlines(now: now) { armTimer(next) }
+        } else {
+            let deadline = lastActivity + worker.state.load().clientIdle
+            if now >= deadline { close() } else { armTimer(deadline) }
+        }
+    }
+}
+
+extension ProxyState {
+    var clientIdle: TimeAmount { TimeAmount(snapshot.config.timeouts.clientIdle) }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,217 @@
+import NIOCore
+import SpillwayHTTP1
+
+/// One keep-alive connection to a storage node. Between exchanges it is parked in the worker's
+/// `NodePool`; during one it frames the node's response (head, then body by its framing) and hands
+/// the bytes to its `Exchange` as they come, holding reads while the client cannot take more.
+final class NodeConnection: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    static let maxHeadBytes = 64 * 1024
+
+    let backend: BackendRuntime
+    private unowned let pool: NodePool
+    private var context: ChannelHandlerContext?
+    /// The exchange this connection serves now; nil while parked.
+    private(set) var exchange: Exchange?
+    var idleSince = NIODeadline.now()
+    private var unread: ByteBuffer?
+    private var scannedTo = 0
+    private var responseBody: BodyTracker?
+    private var requestWasHEAD = false
+    private var readPending = false
+    private var closed = false
+    /// False once the node broke framing or asked to close: the connection must not serve another exchange.
+    private(set) var reusable = true
+
+    init(backend: BackendRuntime, pool: NodePool) {
+        self.backend = backend
+        self.pool = pool
+    }
+
+    var isUsable: Bool { !closed && reusable && context?.channel.isActive == true }
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
+
+    // MARK: - Called by the exchange
+
+    func begin(_ exchange: Exchange, requestIsHEAD: Bool) {
+        self.exchange = exchange
+        requestWasHEAD = requestIsHEAD
+        responseBody = nil
+        unread = nil
+        scannedTo = 0
+    }
+
+    func detach() { exchange = nil }
+
+    func markNotReusable() { reusable = false }
+
+    func write(_ bytes: ByteBuffer) {
+        context?.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func flush() { context?.flush() }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        exchange = nil
+        context?.close(promise: nil)
+    }
+
+    /// The client can take bytes again: release a held read.
+    func resumeReads() {
+        guard readPending, let context else { return }
+        readPending = false
+        context.read()
+    }
+
+    // MARK: - Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var input = unwrapInboundIn(data)
+        guard exchange != nil else {
+            // A node must not speak unasked; this connection's framing can no longer be trusted.
+            close()
+            return
+        }
+        if var pending = unread {
+            unread = nil
+            pending.writeBuffer(&input)
+            input = pending
+        }
+        while input.readableBytes > 0, let exchange {
+            if var tracker = responseBody {
+                let taken: Result<Int, HTTP1Error> = input.withUnsafeReadableBytes { b in
+                    Result { () throws(HTTP1Error) in try tracker.consume(b) }
+                }
+                guard case .success(let n) = taken else {
+                    fail(.malformedResponse)
+                    return
+                }
+                responseBody = tracker
+                if n > 0 { exchange.nodeBody(input.readSlice(length: n)!) }
+                if tracker.isComplete {
+                    responseBody = nil
+                    // Bytes beyond the response: the node broke framing; do not reuse the connection.
+                    if input.readableBytes > 0 { reusable = false }
+                    exchange.nodeEnd()
+                    return
+                }
+                continue
+            }
+            let end = input.withUnsafeReadableBytes { HeadScanner.endOfHead($0, from: max(0, scannedTo - 3)) }
+            guard let end else {
+                guard input.readableBytes <= Self.maxHeadBytes else {
+                    fail(.malformedResponse)
+                    return
+                }
+                scannedTo = input.readableBytes
+                unread = input
+                return
+            }
+            scannedTo = 0
+            let headBytes = input.readSlice(length: end)!
+            let parsed: Result<ResponseHead, HTTP1Error> = headBytes.withUnsafeReadableBytes { b in
+                Result { () throws(HTTP1Error) in try ResponseHead.parse(b) }
+            }
+            guard case .success(let head) = parsed else {
+                fail(.malformedResponse)
+                return
+            }
+            if head.isInterim {
+                exchange.nodeInterim(head, headBytes)
+                continue
+            }
+            if !head.keepAlive { reusable = false }
+            let framing = head.bodyFraming(requestWasHEAD: requestWasHEAD)
+            if framing == .untilClose { reusable = false }
+            // The start of the body usually came in the same read: hand it over with the head, so the
+            // exchange can send both in one write.
+            var tracker = BodyTracker(framing)
+            var firstBody: ByteBuffer?
+            if input.readableBytes > 0 && !tracker.isComplete {
+                let taken: Result<Int, HTTP1Error> = input.withUnsafeReadableBytes { b in
+                    Result { () throws(HTTP1Error) in try tracker.consume(b) }
+                }
+                guard case .success(let n) = taken else {
+                    fail(.malformedResponse)
+                    return
+                }
+                if n > 0 { firstBody = input.readSlice(length: n)! }
+            }
+            exchange.nodeHead(head, headBytes, framing: framing, firstBody: firstBody)
+            if tracker.isComplete {
+                if input.readableBytes > 0 { reusable = false }
+                self.exchange?.nodeEnd()
+                return
+            }
+            responseBody = tracker
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        exchange?.nodeReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { exchange?.nodeBecameWritable() }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if let exchange, !exchange.clientCanTakeBytes {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        fail(.io(error))
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        if let exchange, responseBody?.endsAtClose == true {
+            // A response framed by the end of the connection has ended cleanly.
+            responseBody = nil
+            exchange.nodeEnd()
+        } else if exchange != nil {
+            fail(.closedByNode)
+        } else {
+            pool.forget(self)
+        }
+    }
+
+    private func fail(_ failure: NodeFailure) {
+        reusable = false
+        guard let exchange else { return }
+        self.exchange = nil
+        exchange.nodeFailed(failure)
+        close()
+    }
+}
+
+enum NodeFailure: Error, CustomStringConvertible {
+    case connect(Error)
+    case closedByNode
+    case malformedResponse
+    case io(Error)
+
+    var description: String {
+        switch self {
+        case .connect(let e): "connect: \(e)"
+        case .closedByNode: "the node closed the connection"
+        case .malformedResponse: "the node's response was not valid HTTP/1.1"
+        case .io(let e): "\(e)"
+        }
+    }
+}
