@@ -9,8 +9,8 @@ scripts/setup.sh tests
 
 echo "==> architecture: pure targets stay pure" >&2
 # Policy and S3 logic take time and randomness as arguments, never read them.
-if grep -rnE 'Task\.sleep|\.now\b|\.now\(|random\(|import (NIO|Foundation|Dispatch)' Sources/SpillwayPolicy Sources/SpillwayS3; then
-  echo "error: SpillwayPolicy and SpillwayS3 must not read clocks, roll dice or import I/O modules" >&2
+if grep -rnE 'Task\.sleep|\.now\b|\.now\(|random\(|import (NIO|Foundation|Dispatch)' Sources/SpillwayPolicy Sources/SpillwayS3 Sources/SpillwayHTTP1; then
+  echo "error: SpillwayPolicy, SpillwayS3 and SpillwayHTTP1 must not read clocks, roll dice or import I/O modules" >&2
   exit 1
 fi
 

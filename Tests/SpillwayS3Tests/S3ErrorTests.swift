@@ -20,14 +20,4 @@ struct S3ErrorTests {
     func statusFollowsCode(code: S3Error.Code, status: Int) {
         #expect(code.status == status)
     }
-
-    @Test func hopByHopFieldsAreRecognisedCaseInsensitively() {
-        for name in ["Connection", "keep-alive", "Proxy-Connection", "TE", "Transfer-Encoding", "upgrade"] {
-            #expect(HopByHop.isAlwaysHopByHop(name), "\(name)")
-        }
-        for name in ["Host", "Authorization", "x-amz-content-sha256", "Content-Length", "Trailer", "Expect", "Tea"] {
-            #expect(!HopByHop.isAlwaysHopByHop(name), "\(name)")
-        }
-        #expect(HopByHop.connectionTokens("close, X-Secret ,keep-alive") == ["x-secret"])
-    }
 }
