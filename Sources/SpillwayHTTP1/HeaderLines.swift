@@ -36,6 +36,22 @@ enum HeaderLines {
         throw .malformed("head ends without a blank line")
     }
 
+    /// The lines (from `start`) whose field name is one of `names` (ranges of tokens in the same bytes).
+    static func lines(named names: [Range<Int>], in b: UnsafeRawBufferPointer, from start: Int) -> [Range<Int>] {
+        var found: [Range<Int>] = []
+        try? forEach(b, from: start) { (_: KnownHeader, line, nameEnd, _) throws(HTTP1Error) in
+            let name = line.lowerBound..<nameEnd
+            if names.contains(where: { sameToken(b, $0, name) }) { found.append(line) }
+        }
+        return found
+    }
+
+    private static func sameToken(_ b: UnsafeRawBufferPointer, _ x: Range<Int>, _ y: Range<Int>) -> Bool {
+        guard x.count == y.count else { return false }
+        for i in 0..<x.count where b[x.lowerBound + i] | 0x20 != b[y.lowerBound + i] | 0x20 { return false }
+        return true
+    }
+
     static func decimal(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> Int? {
         guard !r.isEmpty, r.count <= 18 else { return nil }
         var n = 0
@@ -51,8 +67,11 @@ enum HeaderLines {
         r.count == lowercase.utf8CodeUnitCount && KnownHeader.matches(b, r.lowerBound, lowercase)
     }
 
-    /// Reads `close` and `keep-alive` among the comma-separated options of a Connection header.
-    static func connectionOptions(_ b: UnsafeRawBufferPointer, _ r: Range<Int>, close: inout Bool, keepAlive: inout Bool) {
+    /// Reads `close` and `keep-alive` among the comma-separated options of a Connection header, and
+    /// collects any other option: it names a header field that is also connection-specific.
+    static func connectionOptions(
+        _ b: UnsafeRawBufferPointer, _ r: Range<Int>, close: inout Bool, keepAlive: inout Bool, listed: inout [Range<Int>]
+    ) {
         var start = r.lowerBound
         while start < r.upperBound {
             var end = start
@@ -61,8 +80,13 @@ enum HeaderLines {
             var e = end
             while s < e, b[s] == 32 || b[s] == 9 { s += 1 }
             while e > s, b[e - 1] == 32 || b[e - 1] == 9 { e -= 1 }
-            if equalsIgnoringCase(b, s..<e, "close") { close = true }
-            if equalsIgnoringCase(b, s..<e, "keep-alive") { keepAlive = true }
+            if equalsIgnoringCase(b, s..<e, "close") {
+                close = true
+            } else if equalsIgnoringCase(b, s..<e, "keep-alive") {
+                keepAlive = true
+            } else if s < e {
+                listed.append(s..<e)
+            }
             start = end + 1
         }
     }

@@ -39,6 +39,15 @@ public struct LineRanges: Sendable, Equatable, Sequence {
         }
     }
 
+    public func contains(_ r: Range<Int>) -> Bool { (0..<count).contains { self[$0] == r } }
+
+    /// Ascending by start, as `HeadWriter` needs.
+    public mutating func sort() {
+        let sorted = (0..<count).map { self[$0] }.sorted { $0.lowerBound < $1.lowerBound }
+        self = LineRanges()
+        for r in sorted { append(r) }
+    }
+
     public static func == (a: LineRanges, b: LineRanges) -> Bool {
         a.count == b.count && (0..<a.count).allSatisfy { a[$0] == b[$0] }
     }

@@ -58,8 +58,10 @@ public struct RequestHead: Sendable, Equatable {
         guard b[i + 8] == 13, b[i + 9] == 10 else { throw .malformed("bad request line ending") }
         i += 10
         var declaredLength: Int?
+        var listed: [Range<Int>] = []  // fields the Connection header names: dropped too
         var lengthsDiffer = false
         var transferCodings = 0
+        let headersStart = i
         try HeaderLines.forEach(b, from: i) { (field: KnownHeader, line, nameEnd, value) throws(HTTP1Error) in
             switch field {
             case .host:
@@ -74,7 +76,8 @@ public struct RequestHead: Sendable, Equatable {
                 guard HeaderLines.equalsIgnoringCase(b, value, "chunked") else { throw .unsupportedTransferEncoding }
                 head.isChunked = true
             case .connection:
-                HeaderLines.connectionOptions(b, value, close: &head.connectionClose, keepAlive: &head.connectionKeepAlive)
+                HeaderLines.connectionOptions(
+                    b, value, close: &head.connectionClose, keepAlive: &head.connectionKeepAlive, listed: &listed)
                 head.dropLines.append(line)
             case .keepAlive, .proxyConnection, .te, .upgrade:
                 head.dropLines.append(line)
@@ -88,6 +91,12 @@ public struct RequestHead: Sendable, Equatable {
         }
         if transferCodings > 1 { throw .ambiguousFraming("more than one Transfer-Encoding") }
         if head.isChunked && declaredLength != nil { throw .ambiguousFraming("both Content-Length and Transfer-Encoding") }
+        if !listed.isEmpty {
+            for line in HeaderLines.lines(named: listed, in: b, from: headersStart) where !head.dropLines.contains(line) {
+                head.dropLines.append(line)
+            }
+            head.dropLines.sort()
+        }
         if lengthsDiffer { throw .ambiguousFraming("Content-Length values differ") }
         head.contentLength = declaredLength
         if head.isChunked && head.minorVersion == 0 { throw .malformed("chunked framing in an HTTP/1.0 request") }

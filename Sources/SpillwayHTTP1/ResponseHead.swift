@@ -43,7 +43,9 @@ public struct ResponseHead: Sendable, Equatable {
         guard i + 1 < b.count, b[i + 1] == 10 else { throw .malformed("bad status line ending") }
         i += 2
         var declaredLength: Int?
+        var listed: [Range<Int>] = []  // fields the Connection header names: dropped too
         var lengthsDiffer = false
+        let headersStart = i
         try HeaderLines.forEach(b, from: i) { (field: KnownHeader, line, nameEnd, value) throws(HTTP1Error) in
             switch field {
             case .contentLength:
@@ -56,13 +58,20 @@ public struct ResponseHead: Sendable, Equatable {
                 head.isChunked = Self.endsWithChunked(b, value)
                 head.transferEncodingLine = line
             case .connection:
-                HeaderLines.connectionOptions(b, value, close: &head.connectionClose, keepAlive: &head.connectionKeepAlive)
+                HeaderLines.connectionOptions(
+                    b, value, close: &head.connectionClose, keepAlive: &head.connectionKeepAlive, listed: &listed)
                 head.dropLines.append(line)
             case .keepAlive, .proxyConnection, .upgrade:
                 head.dropLines.append(line)
             default:
                 break
             }
+        }
+        if !listed.isEmpty {
+            for line in HeaderLines.lines(named: listed, in: b, from: headersStart) where !head.dropLines.contains(line) {
+                head.dropLines.append(line)
+            }
+            head.dropLines.sort()
         }
         if lengthsDiffer { throw .ambiguousFraming("Content-Length values differ") }
         // With Transfer-Encoding present, Content-Length is ignored (RFC 9112 §6.3).

@@ -49,6 +49,15 @@ struct RequestHeadTests {
         #expect(!head.keepAlive)
     }
 
+    @Test func fieldsNamedByConnectionAreDroppedToo() throws {
+        let text = "GET /b/k HTTP/1.1\r\nX-Secret: 1\r\nHost: h\r\nConnection: x-secret, close\r\nX-Kept: 2\r\n\r\n"
+        let head = try parseRequest(text).get()
+        #expect(head.dropLines.map { slice(text, $0) } == ["X-Secret: 1\r\n", "Connection: x-secret, close\r\n"])
+        let response = "HTTP/1.1 200 OK\r\nConnection: Trace-Id\r\ntrace-id: 7\r\nContent-Length: 0\r\n\r\n"
+        let parsed = try withBytes(response) { b in try ResponseHead.parse(b) }
+        #expect(parsed.dropLines.map { slice(response, $0) } == ["Connection: Trace-Id\r\n", "trace-id: 7\r\n"])
+    }
+
     @Test func keepAliveFollowsTheVersion() throws {
         #expect(try parseRequest("GET / HTTP/1.1\r\n\r\n").get().keepAlive)
         #expect(try !parseRequest("GET / HTTP/1.0\r\n\r\n").get().keepAlive)
