@@ -22,7 +22,8 @@ public struct Balancer: Sendable {
                 if view.isEligible(candidate) { return candidate }
             }
             return nil
-        case .leastOutstanding:
+        case .leastOutstanding, .peakEWMA:
+            // (PoolHealth runs peak-EWMA itself; here it falls back to least outstanding.)
             // Compare inFlight/weight by cross-multiplying: no division, exact.
             var best: Int?
             var bestLoad = 0
