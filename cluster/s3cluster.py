@@ -7,11 +7,22 @@ Ceph RGW or MinIO cluster. Request authentication is on: every node verifies Sig
 against an IAM user created at start-up, so a request whose signature a proxy broke is refused.
 
 Any node can be stopped (its listening socket and every open connection are closed, as when a
-server dies) and started again on the same port, through a small control API:
+server dies) and started again on the same port, and any node can be made to misbehave, through a
+small control API:
 
-    GET  /state              -> {"nodes": [{"index": 0, "port": 9001, "up": true, "connections": 2}, ...], ...}
+    GET  /state              -> {"nodes": [{"index": 0, "port": 9001, "up": true, "connections": 2,
+                                            "fault": {"mode": "none"}}, ...], ...}
     POST /nodes/<i>/stop
     POST /nodes/<i>/start
+    POST /nodes/<i>/fault    body: {"mode": "none"}
+                                   {"mode": "delay", "ms": 200}            every request waits first
+                                   {"mode": "slowdown", "probability": 1}  503 SlowDown, Retry-After: 1
+                                   {"mode": "stall", "after_bytes": N}     a response body stops after N bytes
+                                   {"mode": "reset", "after_bytes": N}     a response body is cut by a TCP reset
+                                   {"mode": "error", "status": 500}        every request gets that status
+                             any fault may add "times": N (then it clears itself) and "method": "GET"
+    POST /fault              the same, for whichever node serves the next matching request
+                             (so a test can cut "the next download", wherever it lands)
 
 On start-up one JSON line goes to stdout: node ports, control port and the credentials.
 With --exit-with-stdin the process ends when its stdin closes (so a test runner that dies takes
@@ -81,6 +92,10 @@ class PresignedURLCheck:
             problem = self.problem(environ, path, query)
         elif "AWSAccessKeyId=" in query:
             problem = ("InvalidRequest", "This cluster checks SigV4 presigned URLs only; presign with signature_version s3v4.")
+        elif self.keys and not environ.get("HTTP_AUTHORIZATION") and not path.startswith("/moto-api"):
+            # moto answers anonymous requests with HTTP 500; S3 answers 403 AccessDenied (and health
+            # probes rely on that: any answer below 500 means the node is alive).
+            problem = ("AccessDenied", "Access Denied")
         else:
             return self.app(environ, start_response)
         if problem:
@@ -148,6 +163,96 @@ class PresignedURLCheck:
 USER = "spillway-tester"
 
 
+class FaultSlot:
+    """One fault setting, consumed `times` times if given (thread-safe: nodes serve in parallel)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.fault = {"mode": "none"}
+
+    def take(self, environ):
+        with self.lock:
+            fault = self.fault
+            if fault.get("mode", "none") == "none":
+                return None
+            if fault.get("method") and fault["method"] != environ.get("REQUEST_METHOD"):
+                return None
+            if "times" in fault:
+                fault = dict(fault)
+                self.fault["times"] -= 1
+                if self.fault["times"] <= 0:
+                    self.fault = {"mode": "none"}
+            return fault
+
+
+CLUSTER_FAULT = FaultSlot()
+
+
+class FaultInjection:
+    """A node's misbehaviour, applied in front of the S3 application (see the module docstring)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.slot = FaultSlot()
+        self.requests = 0
+
+    @property
+    def fault(self):
+        return self.slot.fault
+
+    def __call__(self, environ, start_response):
+        import random
+        import time
+
+        if "spillway-health" not in environ.get("HTTP_USER_AGENT", ""):
+            self.requests += 1
+        fault = self.slot.take(environ) or CLUSTER_FAULT.take(environ) or {"mode": "none"}
+        mode = fault.get("mode", "none")
+        if mode == "delay":
+            time.sleep(fault.get("ms", 100) / 1000)
+        elif mode == "slowdown" and random.random() < fault.get("probability", 1.0):
+            return self.error(start_response, 503, "SlowDown", "Please reduce your request rate.", retry_after=1)
+        elif mode == "error":
+            return self.error(start_response, fault.get("status", 500), "InternalError", "Injected failure.")
+        body = self.app(environ, start_response)
+        if mode in ("stall", "reset") and environ.get("REQUEST_METHOD") == "GET":
+            return self.cut(body, environ, mode, fault.get("after_bytes", 1 << 20), fault.get("stall_seconds", 120))
+        return body
+
+    @staticmethod
+    def error(start_response, status, code, message, retry_after=None):
+        reasons = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
+                "<RequestId>fault</RequestId></Error>" % (code, message)).encode()
+        headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
+        if retry_after is not None:
+            headers.append(("Retry-After", str(retry_after)))
+        start_response(f"{status} {reasons.get(status, 'Error')}", headers)
+        return [body]
+
+    @staticmethod
+    def cut(body, environ, mode, after, stall_seconds):
+        import time
+
+        sent = 0
+        for chunk in body:
+            if sent + len(chunk) <= after:
+                sent += len(chunk)
+                yield chunk
+                continue
+            yield chunk[: after - sent]
+            if mode == "stall":
+                time.sleep(stall_seconds)
+            else:
+                sock = environ.get("werkzeug.socket")
+                if sock is not None:
+                    import struct
+
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    sock.close()  # with linger 0: an RST, not a clean end
+            return
+
+
 class QuietHandler(WSGIRequestHandler):
     def log_request(self, *args, **kwargs):
         pass
@@ -192,7 +297,9 @@ class NodeServer(ThreadedWSGIServer):
 
 class Node:
     def __init__(self, index, host, port, app):
-        self.index, self.host, self.port, self.app = index, host, port, app
+        self.index, self.host, self.port = index, host, port
+        self.faults = FaultInjection(app)
+        self.app = self.faults
         self.server = None
         self.lock = threading.Lock()
 
@@ -266,13 +373,35 @@ def control_server(nodes, info, host, port):
             else:
                 self.reply(404, {"error": "unknown path"})
 
+        def read_fault(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                fault = json.loads(self.rfile.read(length) or b"{}")
+            except ValueError:
+                return None
+            return fault if fault.get("mode") in ("none", "delay", "slowdown", "stall", "reset", "error") else None
+
         def do_POST(self):
             parts = self.path.strip("/").split("/")
-            if len(parts) == 3 and parts[0] == "nodes" and parts[1].isdigit() and parts[2] in ("stop", "start"):
+            if parts == ["fault"]:
+                fault = self.read_fault()
+                if fault is None:
+                    return self.reply(400, {"error": "the body must be a JSON fault with a known mode"})
+                with CLUSTER_FAULT.lock:
+                    CLUSTER_FAULT.fault = fault
+                return self.reply(200, state(nodes, info))
+            if len(parts) == 3 and parts[0] == "nodes" and parts[1].isdigit() and parts[2] in ("stop", "start", "fault"):
                 index = int(parts[1])
                 if index >= len(nodes):
                     return self.reply(404, {"error": f"no node {index}"})
-                getattr(nodes[index], parts[2])()
+                if parts[2] == "fault":
+                    fault = self.read_fault()
+                    if fault is None:
+                        return self.reply(400, {"error": "the body must be a JSON fault with a known mode"})
+                    with nodes[index].faults.slot.lock:
+                        nodes[index].faults.slot.fault = fault
+                else:
+                    getattr(nodes[index], parts[2])()
                 return self.reply(200, state(nodes, info))
             self.reply(404, {"error": "unknown path"})
 
@@ -283,7 +412,8 @@ def control_server(nodes, info, host, port):
 
 
 def state(nodes, info):
-    return dict(info, nodes=[{"index": n.index, "port": n.port, "up": n.up, "connections": n.connections} for n in nodes])
+    return dict(info, nodes=[{"index": n.index, "port": n.port, "up": n.up, "connections": n.connections, "fault": n.faults.fault,
+                              "requests": n.faults.requests} for n in nodes], cluster_fault=CLUSTER_FAULT.fault)
 
 
 def main():

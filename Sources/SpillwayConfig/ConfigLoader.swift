@@ -5,11 +5,15 @@ import Yams
 /// Turns config text into a `GatewayConfig`, or refuses it with every problem and its line.
 public enum ConfigLoader {
     public static let topLevelKeys = ["listen", "workers", "s3", "timeouts", "drain_timeout", "pools", "routes", "default_pool"]
-    static let timeoutKeys = ["connect", "first_byte", "idle", "client_idle"]
-    static let routeTimeoutKeys = ["connect", "first_byte", "idle"]
-    static let poolKeys = ["name", "balancer", "nodes", "max_idle_per_node"]
-    static let nodeKeys = ["url", "weight"]
-    static let routeKeys = ["name", "match", "pool", "timeouts"]
+    static let timeoutKeys = ["connect", "first_byte", "idle", "client_idle", "attempt"]
+    static let routeTimeoutKeys = ["connect", "first_byte", "idle", "attempt"]
+    static let poolKeys = ["name", "balancer", "nodes", "max_idle_per_node", "health", "outlier", "retry", "hedge"]
+    static let nodeKeys = ["url", "weight", "drain"]
+    static let routeKeys = ["name", "match", "pool", "pools", "timeouts"]
+    static let healthKeys = ["preset", "method", "path", "expect", "interval", "jitter", "timeout", "rise", "fall"]
+    static let outlierKeys = ["consecutive_failures", "base_ejection", "max_ejection", "max_ejected_percent"]
+    static let retryKeys = ["max_attempts", "budget_percent", "min_per_second", "backoff_base", "backoff_max", "replay_buffer"]
+    static let hedgeKeys = ["enabled", "percentile", "min_delay"]
     static let matchKeys = ["bucket", "prefix", "operation", "method"]
 
     public static func load(text: String, file: String) -> Result<GatewayConfig, ConfigError> {
@@ -27,7 +31,7 @@ public enum ConfigLoader {
         var timeouts = Timeouts()
         var drain = Duration.seconds(30)
         var pools: [(PoolConfig, Node)] = []
-        var routes: [(RouteConfig, poolNode: Node)] = []
+        var routes: [(RouteConfig, poolNodes: [Node])] = []
         var defaultPool: (String, Node)?
         var listenNode: Node?
 
@@ -88,10 +92,14 @@ public enum ConfigLoader {
             }
         }
         var routeNames: [String: Int] = [:]
-        for (route, poolNode) in routes {
-            if poolLines[route.pool] == nil {
-                r.report(poolNode, "route '\(route.name)' sends to pool '\(route.pool)', which is not defined",
+        for (route, poolNodes) in routes {
+            let poolNode = poolNodes[0]
+            for (poolName, node) in zip(route.pools, poolNodes) where poolLines[poolName] == nil {
+                r.report(node, "route '\(route.name)' sends to pool '\(poolName)', which is not defined",
                          fix: "define it under pools, or use one of: \(poolLines.keys.sorted().joined(separator: ", "))")
+            }
+            if Set(route.pools).count != route.pools.count {
+                r.report(poolNode, "route '\(route.name)' lists a pool twice", fix: "list each pool once, in order of preference")
             }
             if let first = routeNames[route.name] {
                 r.report(poolNode, "route name '\(route.name)' is used twice (first route on line \(first))", fix: "give each route its own name")
@@ -127,6 +135,7 @@ public enum ConfigLoader {
             case "first_byte": t.firstByte = d
             case "idle": t.idle = d
             case "client_idle": t.clientIdle = d
+            case "attempt": t.attempt = d
             default: break
             }
         }
@@ -135,8 +144,12 @@ public enum ConfigLoader {
 
     static func readPool(_ node: Node, _ r: YAMLReader) -> PoolConfig? {
         var name: String?
-        var balancer = BalancerKind.leastOutstanding
+        var balancer = BalancerKind.peakEWMA
         var nodes: [NodeConfig] = []
+        var health = HealthCheckConfig()
+        var outlier = OutlierConfig()
+        var retry = RetryConfig()
+        var hedge = HedgeConfig()
         var maxIdle = 256
         var nodeEntries = 0
         for (key, _, value) in r.mapping(node, section: "a pool", allowed: poolKeys) {
@@ -161,6 +174,10 @@ public enum ConfigLoader {
                     nodes.append(n)
                 }
             case "max_idle_per_node": maxIdle = r.int(value, "max_idle_per_node", range: 0...100_000) ?? maxIdle
+            case "health": health = readHealth(value, r)
+            case "outlier": outlier = readOutlier(value, r)
+            case "retry": retry = readRetry(value, r)
+            case "hedge": hedge = readHedge(value, r)
             default: break
             }
         }
@@ -176,17 +193,21 @@ public enum ConfigLoader {
         }
         // Bad node entries were reported where they stand.
         guard !nodes.isEmpty else { return nil }
-        return PoolConfig(name: name, balancer: balancer, nodes: nodes, maxIdlePerNode: maxIdle)
+        return PoolConfig(
+            name: name, balancer: balancer, nodes: nodes, maxIdlePerNode: maxIdle, health: health, outlier: outlier,
+            retry: retry, hedge: hedge)
     }
 
     static func readNode(_ node: Node, _ r: YAMLReader) -> NodeConfig? {
         var urlNode = node
         var weight = 1
+        var drain = false
         if case .mapping = node {
             var url: Node?
             for (key, _, value) in r.mapping(node, section: "a node", allowed: nodeKeys) {
                 if key == "url" { url = value }
                 if key == "weight" { weight = r.int(value, "weight", range: 1...1000) ?? weight }
+                if key == "drain" { drain = r.bool(value, "drain") ?? drain }
             }
             guard let url else {
                 r.report(node, "a node has no url", fix: "add 'url: http://127.0.0.1:9001'")
@@ -197,22 +218,29 @@ public enum ConfigLoader {
         guard let text = r.string(urlNode, "a node URL") else { return nil }
         switch ValueParsers.nodeURL(text) {
         case .success(let hp):
-            return NodeConfig(url: text, address: HostPort(host: hp.host, port: hp.port), weight: weight)
+            return NodeConfig(url: text, address: HostPort(host: hp.host, port: hp.port), weight: weight, drain: drain)
         case .failure(let problem):
             r.report(urlNode, "\(problem.message): '\(text)'", fix: "write it as http://host:port, e.g. http://10.0.0.5:9000")
             return nil
         }
     }
 
-    static func readRoute(_ node: Node, index: Int, _ r: YAMLReader) -> (RouteConfig, poolNode: Node)? {
+    static func readRoute(_ node: Node, index: Int, _ r: YAMLReader) -> (RouteConfig, poolNodes: [Node])? {
         var name = "route-\(index + 1)"
         var match = RouteMatch()
-        var pool: (String, Node)?
+        var pools: [(String, Node)] = []
         var overrides = TimeoutOverrides()
-        for (key, _, value) in r.mapping(node, section: "a route", allowed: routeKeys) {
+        for (key, keyNode, value) in r.mapping(node, section: "a route", allowed: routeKeys) {
             switch key {
             case "name": name = r.string(value, "route name") ?? name
-            case "pool": if let p = r.string(value, "route pool") { pool = (p, value) }
+            case "pool", "pools":
+                if !pools.isEmpty {
+                    r.report(keyNode, "route '\(name)' has both pool and pools", fix: "use 'pools: [first, second]' alone")
+                    continue
+                }
+                for item in r.list(value) {
+                    if let p = r.string(item, "a route pool") { pools.append((p, item)) }
+                }
             case "match": match = readMatch(value, r)
             case "timeouts":
                 for (k, _, v) in r.mapping(value, section: "route timeouts", allowed: routeTimeoutKeys) {
@@ -220,17 +248,117 @@ public enum ConfigLoader {
                     switch k {
                     case "connect": overrides.connect = d
                     case "first_byte": overrides.firstByte = d
+                    case "attempt": overrides.attempt = d
                     default: overrides.idle = d
                     }
                 }
             default: break
             }
         }
-        guard let (poolName, poolNode) = pool else {
+        guard !pools.isEmpty else {
             r.report(node, "route '\(name)' names no pool", fix: "add 'pool: <a pool name>'")
             return nil
         }
-        return (RouteConfig(name: name, match: match, pool: poolName, timeouts: overrides), poolNode)
+        return (RouteConfig(name: name, match: match, pools: pools.map(\.0), timeouts: overrides), pools.map(\.1))
+    }
+
+    static func readHealth(_ node: Node, _ r: YAMLReader) -> HealthCheckConfig {
+        let entries = r.mapping(node, section: "health", allowed: healthKeys)
+        var h = HealthCheckConfig()
+        if let (_, _, value) = entries.first(where: { $0.key == "preset" }), let text = r.string(value, "health.preset") {
+            if let preset = HealthCheckConfig.Preset(rawValue: text) {
+                h = HealthCheckConfig(preset: preset)
+            } else {
+                r.report(value, "unknown health preset '\(text)'",
+                         fix: "use one of: \(HealthCheckConfig.Preset.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+        for (key, _, value) in entries {
+            switch key {
+            case "method":
+                if let m = r.string(value, "health.method") {
+                    if ["GET", "HEAD"].contains(m.uppercased()) { h.method = m.uppercased() } else {
+                        r.report(value, "health.method '\(m)' is not GET or HEAD", fix: "probe with GET or HEAD")
+                    }
+                }
+            case "path":
+                if let p = r.string(value, "health.path") {
+                    if p.hasPrefix("/"), !p.contains(" ") { h.path = p } else {
+                        r.report(value, "health.path '\(p)' must start with / and contain no spaces", fix: "for example /minio/health/ready")
+                    }
+                }
+            case "expect":
+                var ranges: [ClosedRange<Int>] = []
+                for item in r.list(value) {
+                    guard let text = r.string(item, "an expected status") else { continue }
+                    if let code = Int(text), (100...599).contains(code) {
+                        ranges.append(code...code)
+                    } else if text.count == 3, text.hasSuffix("xx"), let digit = Int(text.prefix(1)), (1...5).contains(digit) {
+                        ranges.append((digit * 100)...(digit * 100 + 99))
+                    } else {
+                        r.report(item, "expected status '\(text)' is not a status code or class", fix: "for example 200, 403 or 2xx")
+                    }
+                }
+                if !ranges.isEmpty { h.expect = ranges }
+            case "interval": h.interval = r.duration(value, "health.interval") ?? h.interval
+            case "jitter": h.jitter = r.duration(value, "health.jitter") ?? h.jitter
+            case "timeout": h.timeout = r.duration(value, "health.timeout") ?? h.timeout
+            case "rise": h.rise = r.int(value, "health.rise", range: 1...100) ?? h.rise
+            case "fall": h.fall = r.int(value, "health.fall", range: 1...100) ?? h.fall
+            default: break
+            }
+        }
+        if h.enabled && h.interval < .milliseconds(100) {
+            r.report(node, "health.interval is below 100ms", fix: "probe at most ten times a second per node")
+        }
+        return h
+    }
+
+    static func readOutlier(_ node: Node, _ r: YAMLReader) -> OutlierConfig {
+        var o = OutlierConfig()
+        for (key, _, value) in r.mapping(node, section: "outlier", allowed: outlierKeys) {
+            switch key {
+            case "consecutive_failures": o.consecutiveFailures = r.int(value, "outlier.consecutive_failures", range: 1...1000) ?? o.consecutiveFailures
+            case "base_ejection": o.baseEjection = r.duration(value, "outlier.base_ejection") ?? o.baseEjection
+            case "max_ejection": o.maxEjection = r.duration(value, "outlier.max_ejection") ?? o.maxEjection
+            case "max_ejected_percent": o.maxEjectedPercent = r.int(value, "outlier.max_ejected_percent", range: 0...100) ?? o.maxEjectedPercent
+            default: break
+            }
+        }
+        return o
+    }
+
+    static func readRetry(_ node: Node, _ r: YAMLReader) -> RetryConfig {
+        var c = RetryConfig()
+        for (key, _, value) in r.mapping(node, section: "retry", allowed: retryKeys) {
+            switch key {
+            case "max_attempts": c.maxAttempts = r.int(value, "retry.max_attempts", range: 1...10) ?? c.maxAttempts
+            case "budget_percent": c.budgetPercent = r.int(value, "retry.budget_percent", range: 0...100) ?? c.budgetPercent
+            case "min_per_second": c.minPerSecond = r.int(value, "retry.min_per_second", range: 0...100_000) ?? c.minPerSecond
+            case "backoff_base": c.backoffBase = r.duration(value, "retry.backoff_base") ?? c.backoffBase
+            case "backoff_max": c.backoffMax = r.duration(value, "retry.backoff_max") ?? c.backoffMax
+            case "replay_buffer":
+                guard let text = r.string(value, "retry.replay_buffer") else { continue }
+                if let bytes = ValueParsers.size(text), bytes <= 1 << 30 { c.replayBufferBytes = bytes } else {
+                    r.report(value, "retry.replay_buffer '\(text)' is not a size up to 1GiB", fix: "for example 8MiB, or 0 to never replay bodies")
+                }
+            default: break
+            }
+        }
+        return c
+    }
+
+    static func readHedge(_ node: Node, _ r: YAMLReader) -> HedgeConfig {
+        var h = HedgeConfig()
+        for (key, _, value) in r.mapping(node, section: "hedge", allowed: hedgeKeys) {
+            switch key {
+            case "enabled": h.enabled = r.bool(value, "hedge.enabled") ?? h.enabled
+            case "percentile": h.percentile = Double(r.int(value, "hedge.percentile", range: 50...99) ?? Int(h.percentile))
+            case "min_delay": h.minDelay = r.duration(value, "hedge.min_delay") ?? h.minDelay
+            default: break
+            }
+        }
+        return h
     }
 
     static func readMatch(_ node: Node, _ r: YAMLReader) -> RouteMatch {

@@ -51,15 +51,18 @@ public struct Timeouts: Sendable, Equatable {
     public var idle: Duration
     /// A client keep-alive connection with no request in progress is closed after this long.
     public var clientIdle: Duration
+    /// One attempt on one node, from its start to the end of its response.
+    public var attempt: Duration
 
     public init(
         connect: Duration = .seconds(3), firstByte: Duration = .seconds(60), idle: Duration = .seconds(60),
-        clientIdle: Duration = .seconds(120)
+        clientIdle: Duration = .seconds(120), attempt: Duration = .seconds(3600)
     ) {
         self.connect = connect
         self.firstByte = firstByte
         self.idle = idle
         self.clientIdle = clientIdle
+        self.attempt = attempt
     }
 }
 
@@ -68,11 +71,13 @@ public struct TimeoutOverrides: Sendable, Equatable {
     public var connect: Duration?
     public var firstByte: Duration?
     public var idle: Duration?
+    public var attempt: Duration?
 
-    public init(connect: Duration? = nil, firstByte: Duration? = nil, idle: Duration? = nil) {
+    public init(connect: Duration? = nil, firstByte: Duration? = nil, idle: Duration? = nil, attempt: Duration? = nil) {
         self.connect = connect
         self.firstByte = firstByte
         self.idle = idle
+        self.attempt = attempt
     }
 
     public func applied(to base: Timeouts) -> Timeouts {
@@ -80,6 +85,7 @@ public struct TimeoutOverrides: Sendable, Equatable {
         if let connect { t.connect = connect }
         if let firstByte { t.firstByte = firstByte }
         if let idle { t.idle = idle }
+        if let attempt { t.attempt = attempt }
         return t
     }
 }
@@ -88,12 +94,100 @@ public struct NodeConfig: Sendable, Equatable {
     public var url: String
     public var address: HostPort
     public var weight: Int
+    /// Out of rotation: takes no new requests; requests in flight finish.
+    public var drain: Bool
 
-    public init(url: String, address: HostPort, weight: Int = 1) {
+    public init(url: String, address: HostPort, weight: Int = 1, drain: Bool = false) {
         self.url = url
         self.address = address
         self.weight = weight
+        self.drain = drain
     }
+}
+
+/// The active probe of every node in a pool.
+public struct HealthCheckConfig: Sendable, Equatable {
+    public enum Preset: String, Sendable, CaseIterable {
+        /// Any S3 server: `HEAD /` answered with any status below 500 (an anonymous request gets 403).
+        case s3
+        /// MinIO's readiness endpoint.
+        case minio
+        /// Dell ObjectScale / ECS: `GET /?ping`.
+        case objectscale
+        /// Ceph RGW: `HEAD /` (anonymous ListBuckets).
+        case ceph
+        /// No active probes; passive outlier detection only.
+        case none
+    }
+
+    public var enabled: Bool
+    public var method: String
+    public var path: String
+    /// Statuses that mean "alive", as inclusive ranges.
+    public var expect: [ClosedRange<Int>]
+    public var interval: Duration
+    /// Each wait is `interval` plus a random share of this, so probes from many gateways spread out.
+    public var jitter: Duration
+    public var timeout: Duration
+    public var rise: Int
+    public var fall: Int
+
+    public init(preset: Preset = .s3) {
+        enabled = preset != .none
+        method = "HEAD"
+        path = "/"
+        expect = [100...499]
+        interval = .seconds(5)
+        jitter = .seconds(1)
+        timeout = .seconds(2)
+        rise = 2
+        fall = 3
+        switch preset {
+        case .minio:
+            method = "GET"
+            path = "/minio/health/ready"
+            expect = [200...200]
+        case .objectscale:
+            method = "GET"
+            path = "/?ping"
+            expect = [200...200]
+        case .s3, .ceph, .none:
+            break
+        }
+    }
+}
+
+/// Passive health: how real traffic ejects a failing node.
+public struct OutlierConfig: Sendable, Equatable {
+    public var consecutiveFailures = 5
+    public var baseEjection = Duration.seconds(10)
+    public var maxEjection = Duration.seconds(300)
+    public var maxEjectedPercent = 50
+
+    public init() {}
+}
+
+/// Retries: how many, how spaced, within what budget, with how much request body held for replay.
+public struct RetryConfig: Sendable, Equatable {
+    public var maxAttempts = 3
+    public var budgetPercent = 20
+    public var minPerSecond = 10
+    public var backoffBase = Duration.milliseconds(20)
+    public var backoffMax = Duration.seconds(1)
+    /// Request bodies up to this size are held so a write can be retried; larger ones are not replayable.
+    public var replayBufferBytes = 8 * 1024 * 1024
+
+    public init() {}
+}
+
+/// Hedged reads: a second attempt for a GET or HEAD that has not answered by a latency percentile.
+public struct HedgeConfig: Sendable, Equatable {
+    public var enabled = false
+    public var percentile = 95.0
+    /// Never hedge sooner than this, whatever the percentile says.
+    public var minDelay = Duration.milliseconds(20)
+
+    public init() {}
 }
 
 public struct PoolConfig: Sendable, Equatable {
@@ -102,12 +196,24 @@ public struct PoolConfig: Sendable, Equatable {
     public var nodes: [NodeConfig]
     /// Idle keep-alive connections kept per node by each worker thread.
     public var maxIdlePerNode: Int
+    public var health: HealthCheckConfig
+    public var outlier: OutlierConfig
+    public var retry: RetryConfig
+    public var hedge: HedgeConfig
 
-    public init(name: String, balancer: BalancerKind = .leastOutstanding, nodes: [NodeConfig], maxIdlePerNode: Int = 256) {
+    public init(
+        name: String, balancer: BalancerKind = .peakEWMA, nodes: [NodeConfig], maxIdlePerNode: Int = 256,
+        health: HealthCheckConfig = .init(), outlier: OutlierConfig = .init(), retry: RetryConfig = .init(),
+        hedge: HedgeConfig = .init()
+    ) {
         self.name = name
         self.balancer = balancer
         self.nodes = nodes
         self.maxIdlePerNode = maxIdlePerNode
+        self.health = health
+        self.outlier = outlier
+        self.retry = retry
+        self.hedge = hedge
     }
 }
 
@@ -133,13 +239,20 @@ public struct RouteMatch: Sendable, Equatable {
 public struct RouteConfig: Sendable, Equatable {
     public var name: String
     public var match: RouteMatch
-    public var pool: String
+    /// Pools in order of preference: reads fail over to the next when a pool has no healthy node.
+    public var pools: [String]
     public var timeouts: TimeoutOverrides
 
-    public init(name: String, match: RouteMatch, pool: String, timeouts: TimeoutOverrides = .init()) {
+    public init(name: String, match: RouteMatch, pools: [String], timeouts: TimeoutOverrides = .init()) {
         self.name = name
         self.match = match
-        self.pool = pool
+        self.pools = pools
         self.timeouts = timeouts
     }
+
+    public init(name: String, match: RouteMatch, pool: String, timeouts: TimeoutOverrides = .init()) {
+        self.init(name: name, match: match, pools: [pool], timeouts: timeouts)
+    }
+
+    public var pool: String { pools[0] }
 }

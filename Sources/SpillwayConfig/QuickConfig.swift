@@ -17,10 +17,10 @@ public enum QuickConfig {
             case .failure(let problem): fail("\(problem.message): '\(node)'", "write nodes as http://host:port")
             }
         }
-        var kind = BalancerKind.leastOutstanding
+        var kind = BalancerKind.peakEWMA
         if let balancer {
             if let k = BalancerKind(rawValue: balancer) { kind = k } else {
-                fail("unknown balancer '\(balancer)'", "use round_robin or least_outstanding")
+                fail("unknown balancer '\(balancer)'", "use peak_ewma, least_outstanding or round_robin")
             }
         }
         guard issues.isEmpty, let address else { return .failure(ConfigError(issues: issues)) }

@@ -5,9 +5,13 @@ public struct RouteTable: Sendable {
     public struct Entry: Sendable {
         public let name: String
         public let match: RouteMatch
-        public let poolIndex: Int
+        /// The route's pools, in order of preference.
+        public let poolIndices: [Int]
         public let timeouts: Timeouts
         let bucketIsGlob: Bool
+
+        /// The primary pool.
+        public var poolIndex: Int { poolIndices[0] }
     }
 
     public let entries: [Entry]
@@ -18,11 +22,11 @@ public struct RouteTable: Sendable {
         func index(_ name: String) -> Int { poolNames.firstIndex(of: name) ?? 0 }
         entries = routes.map { route in
             Entry(
-                name: route.name, match: route.match, poolIndex: index(route.pool),
+                name: route.name, match: route.match, poolIndices: route.pools.map(index),
                 timeouts: route.timeouts.applied(to: timeouts),
                 bucketIsGlob: route.match.bucket.map { $0.contains("*") || $0.contains("?") } ?? false)
         }
-        fallback = Entry(name: "default", match: RouteMatch(), poolIndex: index(defaultPool), timeouts: timeouts, bucketIsGlob: false)
+        fallback = Entry(name: "default", match: RouteMatch(), poolIndices: [index(defaultPool)], timeouts: timeouts, bucketIsGlob: false)
     }
 
     public func route(for request: S3Request, method: S3Method) -> Entry {

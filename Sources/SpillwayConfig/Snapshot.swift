@@ -9,7 +9,6 @@ public final class Snapshot: Sendable {
     public let config: GatewayConfig
     public let classifier: RequestClassifier
     public let routes: RouteTable
-    public let balancers: [Balancer]
 
     public init(config: GatewayConfig, version: Int) {
         self.version = version
@@ -18,7 +17,6 @@ public final class Snapshot: Sendable {
         self.routes = RouteTable(
             routes: config.routes, defaultPool: config.defaultPool, poolNames: config.pools.map(\.name),
             timeouts: config.timeouts)
-        self.balancers = config.pools.map { Balancer(kind: $0.balancer, weights: $0.nodes.map(\.weight)) }
     }
 }
 

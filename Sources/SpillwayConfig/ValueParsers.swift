@@ -14,6 +14,16 @@ public enum ValueParsers {
         return nil
     }
 
+    /// `8MiB`, `512KiB`, `1GiB`, `4096` (bytes).
+    public static func size(_ text: String) -> Int? {
+        let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("GB", 1_000_000_000), ("MB", 1_000_000), ("KB", 1000), ("B", 1)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            guard let n = Int(text.dropLast(suffix.count).trimmingCharacters()), n >= 0 else { return nil }
+            return n * scale
+        }
+        return Int(text).flatMap { $0 >= 0 ? $0 : nil }
+    }
+
     /// `host:port`, `[v6]:port`. Hosts are IPv4 literals, bracketed IPv6 literals or DNS names.
     /// Port 0 (any free port) is allowed only where Spillway listens.
     public static func hostPort(_ text: String, allowPortZero: Bool = false) -> (host: String, port: Int)? {
@@ -103,5 +113,14 @@ public enum ValueParsers {
             }
         }
         return p.allSatisfy { $0 == UInt8(ascii: "*") }
+    }
+}
+
+extension Substring {
+    func trimmingCharacters() -> Substring {
+        var s = self
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return s
     }
 }

@@ -107,6 +107,20 @@ final class YAMLReader {
         return value
     }
 
+    func bool(_ node: Node, _ what: String) -> Bool? {
+        guard case .scalar(let scalar) = node else {
+            report(node, "\(what) must be true or false")
+            return nil
+        }
+        switch scalar.string.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default:
+            report(node, "\(what) must be true or false, not '\(scalar.string)'")
+            return nil
+        }
+    }
+
     func duration(_ node: Node, _ what: String) -> Duration? {
         guard let text = string(node, what) else { return nil }
         guard let value = ValueParsers.duration(text) else {

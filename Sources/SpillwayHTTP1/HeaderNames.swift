@@ -1,19 +1,25 @@
 /// The header fields the gateway reads. All others pass through unlooked-at.
 enum KnownHeader {
     case host, contentLength, transferEncoding, connection, keepAlive, proxyConnection, te, upgrade, expect
-    case copySource, other
+    case copySource, range, ifMatch, etag, contentRange, retryAfter, other
 
     /// Case-insensitive match on the name bytes `[start, end)`.
     static func classify(_ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> KnownHeader {
         let length = end - start
         switch length {
         case 2: return matches(b, start, "te") ? .te : .other
-        case 4: return matches(b, start, "host") ? .host : .other
+        case 4:
+            if matches(b, start, "host") { return .host }
+            return matches(b, start, "etag") ? .etag : .other
+        case 5: return matches(b, start, "range") ? .range : .other
         case 6: return matches(b, start, "expect") ? .expect : .other
         case 7: return matches(b, start, "upgrade") ? .upgrade : .other
+        case 8: return matches(b, start, "if-match") ? .ifMatch : .other
         case 10:
             if matches(b, start, "connection") { return .connection }
             return matches(b, start, "keep-alive") ? .keepAlive : .other
+        case 11: return matches(b, start, "retry-after") ? .retryAfter : .other
+        case 13: return matches(b, start, "content-range") ? .contentRange : .other
         case 14: return matches(b, start, "content-length") ? .contentLength : .other
         case 16: return matches(b, start, "proxy-connection") ? .proxyConnection : .other
         case 17:

@@ -15,6 +15,9 @@ public struct RequestHead: Sendable, Equatable {
     public var isChunked = false
     public var expectsContinue = false
     public var hasCopySource = false
+    /// The client asked for a byte range, or made the request conditional: resuming it would need
+    /// headers that its signature may cover.
+    public var hasRangeOrCondition = false
     var connectionClose = false
     var connectionKeepAlive = false
     /// Hop-by-hop header lines (each with its CRLF) to leave out when forwarding. Empty for most requests.
@@ -85,7 +88,9 @@ public struct RequestHead: Sendable, Equatable {
                 head.expectsContinue = HeaderLines.equalsIgnoringCase(b, value, "100-continue")
             case .copySource:
                 head.hasCopySource = true
-            case .other:
+            case .range, .ifMatch:
+                head.hasRangeOrCondition = true
+            case .other, .etag, .contentRange, .retryAfter:
                 break
             }
         }

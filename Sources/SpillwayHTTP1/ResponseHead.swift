@@ -1,5 +1,5 @@
 /// A parsed response head from a storage node: status, framing, and the lines not to forward.
-public struct ResponseHead: Sendable, Equatable {
+public struct ResponseHead: Sendable {
     public var status = 0
     public var minorVersion = 1
     public var contentLength: Int?
@@ -11,6 +11,12 @@ public struct ResponseHead: Sendable, Equatable {
     public var dropLines = LineRanges()
     /// The Transfer-Encoding line: dropped only when the body is re-framed (for HTTP/1.0 clients).
     public var transferEncodingLine: Range<Int>?
+    /// The entity tag's bytes (quotes included), for resuming a download with `If-Match`.
+    public var etag: Range<Int>?
+    /// `Content-Range: bytes <first>-<last>/<total>`, when present and well-formed.
+    public var contentRange: (first: Int, last: Int, total: Int?)?
+    /// `Retry-After` in seconds, when it is a number.
+    public var retryAfterSeconds: Int?
     public var length = 0
 
     public init() {}
@@ -63,6 +69,12 @@ public struct ResponseHead: Sendable, Equatable {
                 head.dropLines.append(line)
             case .keepAlive, .proxyConnection, .upgrade:
                 head.dropLines.append(line)
+            case .etag:
+                head.etag = value
+            case .contentRange:
+                head.contentRange = Self.contentRange(b, value)
+            case .retryAfter:
+                head.retryAfterSeconds = HeaderLines.decimal(b, value)
             default:
                 break
             }
@@ -77,6 +89,22 @@ public struct ResponseHead: Sendable, Equatable {
         // With Transfer-Encoding present, Content-Length is ignored (RFC 9112 §6.3).
         if !head.hasTransferEncoding { head.contentLength = declaredLength }
         return head
+    }
+
+    /// `bytes 100-199/1000` or `bytes 100-199/*`.
+    private static func contentRange(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> (first: Int, last: Int, total: Int?)? {
+        guard r.count > 6, HeaderLines.equalsIgnoringCase(b, r.lowerBound..<(r.lowerBound + 6), "bytes ") else { return nil }
+        var i = r.lowerBound + 6
+        var dash = i
+        while dash < r.upperBound, b[dash] != 45 { dash += 1 }
+        var slash = dash
+        while slash < r.upperBound, b[slash] != 47 { slash += 1 }
+        guard dash < slash, slash < r.upperBound, let first = HeaderLines.decimal(b, i..<dash),
+            let last = HeaderLines.decimal(b, (dash + 1)..<slash), first <= last
+        else { return nil }
+        i = slash + 1
+        let total = HeaderLines.decimal(b, i..<r.upperBound)
+        return (first, last, total)
     }
 
     private static func endsWithChunked(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> Bool {

@@ -56,7 +56,7 @@ struct ConfigLoaderTests {
         #expect(config.pools.map(\.name) == ["hot", "archive"])
         #expect(config.pools[0].balancer == .roundRobin)
         #expect(config.pools[0].nodes.map(\.weight) == [3, 1])
-        #expect(config.pools[1].balancer == .leastOutstanding)
+        #expect(config.pools[1].balancer == .peakEWMA)
         #expect(config.pools[1].nodes[0].address == HostPort(host: "archive.internal", port: 80))
         let route = try #require(config.routes.first)
         #expect(route.match.bucket == "ckpt-*")

@@ -535,7 +535,45 @@ def bulk(args):
     return out
 
 
+def timed_gets(args):
+    """Puts one object, then GETs it --count times in a row, timing each; failures are recorded."""
+    s3 = client(args)
+    ensure_bucket(s3, args.bucket)
+    data = os.urandom(args.size)
+    s3.put_object(Bucket=args.bucket, Key=args.key, Body=data)
+    out = []
+    for _ in range(args.count):
+        started = time.monotonic()
+        error = None
+        try:
+            body = s3.get_object(Bucket=args.bucket, Key=args.key)["Body"].read()
+            if body != data:
+                error = "corrupt body"
+        except Exception as e:  # noqa: BLE001
+            error = error_code(e)
+        out.append({"seconds": time.monotonic() - started, "error": error})
+    return {"gets": out}
+
+
+def mixed(args):
+    """--count PUTs and GETs of small objects in a row; every failure is recorded with its code."""
+    s3 = client(args)
+    ensure_bucket(s3, args.bucket)
+    errors = []
+    for i in range(args.count):
+        data = os.urandom(args.size)
+        try:
+            s3.put_object(Bucket=args.bucket, Key=f"mixed/{i}", Body=data)
+            if s3.get_object(Bucket=args.bucket, Key=f"mixed/{i}")["Body"].read() != data:
+                errors.append("corrupt body")
+        except Exception as e:  # noqa: BLE001
+            errors.append(error_code(e))
+    return {"count": args.count, "errors": errors}
+
+
 SCENARIOS = {
+    "timed-gets": timed_gets,
+    "mixed": mixed,
     "bulk": bulk,
     "put-random": put_random,
     "slow-get": slow_get,
@@ -572,6 +610,7 @@ def main():
     p.add_argument("--stop-url")
     p.add_argument("--stop-after", type=float, default=2.0)
     p.add_argument("--key", default="object.bin")
+    p.add_argument("--count", type=int, default=20)
     p.add_argument("--pid", type=int, default=0, help="bulk: the gateway's process id")
     p.add_argument("--rate", type=float, default=8 * MiB, help="slow-get: bytes per second")
     p.add_argument("--raw", default="", help="raw: request bytes, with \\r\\n escapes")

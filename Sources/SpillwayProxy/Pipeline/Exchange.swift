@@ -2,48 +2,59 @@ import Logging
 import NIOCore
 import SpillwayConfig
 import SpillwayHTTP1
+import SpillwayPolicy
 import SpillwayS3
 
-/// One client request and its way through the gateway: classify, route, pick a node, forward the
-/// head and stream the body up, stream the response down. All of it runs on the client connection's
-/// event loop; the node connection shares that loop, so bytes move by function call.
+/// One client request and its way through the gateway: classify, route, pick a node, forward the head
+/// and stream the body up, stream the response down; and when a node fails, retry, hedge or resume.
+/// Everything runs on the client connection's event loop; node connections share that loop, so bytes
+/// move by function call.
 ///
 /// Invariants:
-/// - a node's in-flight count is raised exactly once per attempt and lowered exactly once (`releaseNode`);
-/// - a retry happens only before any response byte went to the client and only when the node got none
-///   of the request body (or the body never left this process);
-/// - once the response head went to the client, any failure ends the client connection without a clean
-///   end of message, so a cut-short body is never taken for a complete one.
+/// - every attempt lowers its node's in-flight count exactly once (`release`);
+/// - a retry is planned by `RetryPlanner` alone: before any response byte went to the client, only
+///   when the request can be sent again in full, and within the pool's retry budget;
+/// - once response bytes went to the client, a failure either resumes the same object from another
+///   node (`Range` + `If-Match`, validated against `Content-Range`) or ends the client connection
+///   without a clean end of message, so a cut-short or spliced body is never taken for a complete one.
 final class Exchange {
     let client: ClientConnection
     private let worker: Worker
     let head: RequestHead
     let request: S3Request
     let route: RouteTable.Entry
-    private let pool: PoolRuntime
+    /// The route's pools in order of preference; reads fail over along them.
+    private let pools: [PoolRuntime]
+    private var poolCursor = 0
     /// The head as it goes to the node: the client's bytes, minus hop-by-hop lines.
     private let forwardHead: ByteBuffer
     private let target: String
+    private let requestHasBody: Bool
 
-    // Attempt
-    private var node: NodeConnection?
-    private var backend: BackendRuntime?
-    private var backendIndex = 0
+    // Attempts
+    private var live: [Attempt] = []
+    private var winner: Attempt?
+    private var attemptsMade = 0
+    /// Nodes already tried in `pools[poolCursor]`, a bit each.
     private var tried: UInt64 = 0
-    private var nodeWasReused = false
-    private var nodeAnswered = false
-    private var staleRetryUsed = false
+    private var retryAt: NIODeadline?
+    private var hedgeAt: NIODeadline?
+    private var hedged = false
 
     // Request side
-    private var pendingBody = CircularBuffer<ByteBuffer>()
+    private var replay: ReplayBuffer?
+    private var unsent = CircularBuffer<ByteBuffer>()
+    private var bodyLeftGateway = false
     private(set) var requestEnded: Bool
-    private var requestEndSentAt: NIODeadline?
-    private var bodyBytesSent = 0
     private var sentContinue = false
 
     // Response side
     private(set) var responseStarted = false
     private var responseKeepAlive = true
+    private var clientBodyBytes = 0
+    private var resumable: (etag: ByteBuffer, total: Int)?
+    /// A download may be resumed this many times (each from the retry budget).
+    private var resumesLeft = 3
     private var lastActivity: NIODeadline
     private var finished = false
     private lazy var requestID = worker.nextRequestID()
@@ -59,136 +70,185 @@ final class Exchange {
         let method = S3Method(head.method)
         request = snapshot.classifier.classify(method: method, target: target, host: host, hasCopySource: head.hasCopySource)
         route = snapshot.routes.route(for: request, method: method)
-        pool = state.pools[route.poolIndex]
+        let isRead = [.read, .list].contains(request.operation.operationClass)
+        pools = (isRead ? route.poolIndices : [route.poolIndex]).map { state.pools[$0] }
         forwardHead = HeadWriter.rebuilt(headBytes, dropping: head.dropLines, allocator: client.allocator)
-        requestEnded = head.bodyFraming == .none
+        requestHasBody = head.bodyFraming != .none
+        requestEnded = !requestHasBody
         lastActivity = .now()
+        if requestHasBody {
+            let cap = pools[0].config.retry.replayBufferBytes
+            if cap > 0 && (head.contentLength.map { $0 <= cap } ?? head.isChunked) { replay = ReplayBuffer(cap: cap) }
+        }
     }
 
     /// The first deadline the connection timer must honour.
     var initialDeadline: NIODeadline { lastActivity + TimeAmount(route.timeouts.idle) }
 
-    func start() { attempt(after: nil) }
+    func start() {
+        pools[0].depositRetryBudget(at: Moment(lastActivity))
+        launch(.first)
+    }
 
     // MARK: - Attempts
 
-    private func attempt(after failure: NodeFailure?) {
+    private func launch(_ kind: Attempt.Kind, head attemptHead: ByteBuffer? = nil) {
         guard !finished else { return }
-        guard let index = pool.pick(excluding: tried) else {
-            fail(Self.error(noNodeAfter: failure, pool: pool.name))
+        let now = NIODeadline.now()
+        guard let (pool, node) = choose(at: Moment(now)) else {
+            if live.isEmpty && winner == nil && !responseStarted { fail(Self.noNodeError(pool: pools[0].name, after: lastFailure)) }
             return
         }
-        tried |= 1 << UInt64(index)
-        backendIndex = index
-        let backend = pool.backends[index]
-        backend.inFlight.add(1, ordering: .relaxed)
-        self.backend = backend
-        if let connection = worker.nodes.takeIdle(for: backend, now: .now()) {
-            nodeWasReused = true
-            attach(connection)
+        attemptsMade += 1
+        tried |= 1 << UInt64(node)
+        let attempt = Attempt(exchange: self, pool: pool, node: node, kind: kind, head: attemptHead ?? forwardHead, at: now)
+        live.append(attempt)
+        if let connection = worker.nodes.takeIdle(for: attempt.backend, now: now) {
+            attach(attempt, connection)
             return
         }
-        nodeWasReused = false
-        let (connection, connected) = worker.nodes.connect(to: backend, timeout: TimeAmount(route.timeouts.connect))
+        let (connection, connected) = worker.nodes.connect(to: attempt.backend, timeout: TimeAmount(route.timeouts.connect))
         connected.assumeIsolated().whenComplete { result in
-            guard !self.finished, self.backend === backend, self.node == nil else {
+            guard !self.finished, self.live.contains(where: { $0 === attempt }), attempt.connection == nil else {
                 connection.close()
                 return
             }
             switch result {
-            case .success:
-                self.attach(connection)
+            case .success: self.attach(attempt, connection)
             case .failure(let error):
                 self.worker.logger.warning(
                     "cannot connect to storage node",
-                    metadata: ["node": "\(backend.url)", "pool": "\(self.pool.name)", "error": "\(error)"])
-                self.releaseNode()
-                self.attempt(after: .connect(error))
+                    metadata: ["node": "\(attempt.backend.url)", "pool": "\(pool.name)", "error": "\(error)"])
+                self.attemptFailed(attempt, .connect(error))
             }
         }
     }
 
-    private func attach(_ connection: NodeConnection) {
-        node = connection
-        nodeAnswered = false
-        connection.begin(self, requestIsHEAD: head.method == .head)
-        connection.write(forwardHead)
-        while let bytes = pendingBody.popFirst() { sendBody(bytes, to: connection) }
-        if requestEnded { markRequestSent() }
+    /// The pool and node for the next attempt: the first healthy node along the route's pools, else
+    /// (the panic rule) any undrained node of the first pool that has one.
+    private func choose(at now: Moment) -> (PoolRuntime, Int)? {
+        var fallback: (cursor: Int, pick: PoolHealth.Pick)?
+        for cursor in poolCursor..<pools.count {
+            guard let pick = pools[cursor].pick(excluding: cursor == poolCursor ? tried : 0, at: now) else { continue }
+            if !pick.panic {
+                if let fallback { pools[fallback.cursor].release(fallback.pick.node) }
+                moveTo(cursor)
+                return (pools[cursor], pick.node)
+            }
+            if fallback == nil { fallback = (cursor, pick) } else { pools[cursor].release(pick.node) }
+        }
+        guard let fallback else { return nil }
+        moveTo(fallback.cursor)
+        return (pools[fallback.cursor], fallback.pick.node)
+    }
+
+    private func moveTo(_ cursor: Int) {
+        guard cursor != poolCursor else { return }
+        worker.logger.notice(
+            "failing over to another pool", metadata: ["from": "\(pools[poolCursor].name)", "to": "\(pools[cursor].name)"])
+        poolCursor = cursor
+        tried = 0
+    }
+
+    private func attach(_ attempt: Attempt, _ connection: NodeConnection) {
+        attempt.connection = connection
+        connection.begin(attempt, requestIsHEAD: head.method == .head)
+        connection.write(attempt.head)
+        if let replay {
+            for part in replay.parts { connection.write(part) }
+            if replay.bytes > 0 { bodyLeftGateway = true }
+        } else {
+            while let part = unsent.popFirst() {
+                connection.write(part)
+                bodyLeftGateway = true
+            }
+        }
+        if requestEnded { requestSent(attempt) }
         connection.flush()
         client.resumeReads()
     }
 
-    private func sendBody(_ bytes: ByteBuffer, to connection: NodeConnection) {
-        bodyBytesSent += bytes.readableBytes
-        connection.write(bytes)
+    private func requestSent(_ attempt: Attempt) {
+        let now = NIODeadline.now()
+        attempt.requestSentAt = now
+        client.armTimer(now + TimeAmount(route.timeouts.firstByte))
+        // A read that has not answered by the pool's recent p95 gets a second chance on another node.
+        if attempt.kind == .first, !requestHasBody, head.method == .get || head.method == .head,
+            let delay = attempt.pool.hedgeDelay(at: Moment(now))
+        {
+            hedgeAt = now + TimeAmount(delay)
+            client.armTimer(hedgeAt!)
+        }
     }
 
-    private func markRequestSent() {
-        let now = NIODeadline.now()
-        requestEndSentAt = now
-        client.armTimer(now + TimeAmount(route.timeouts.firstByte))
-    }
+    /// The attempt's node connection, if it may still send body bytes (the newest live attempt).
+    private var bodyConnection: NodeConnection? { live.last?.connection }
 
     // MARK: - Client side
 
     func clientBody(_ bytes: ByteBuffer) {
         guard !finished else { return }
         lastActivity = .now()
-        if let node { sendBody(bytes, to: node) } else { pendingBody.append(bytes) }
+        if replay != nil, !(replay!.append(bytes)) {
+            // Past the replay cap: this request can no longer be sent again once its body is out.
+            if bodyConnection == nil { unsent = replay!.parts }
+            replay = nil
+        }
+        if let connection = bodyConnection {
+            connection.write(bytes)
+            bodyLeftGateway = true
+        } else if replay == nil {
+            unsent.append(bytes)
+        }
     }
 
     func clientEnd() {
         guard !finished, !requestEnded else { return }
         requestEnded = true
-        if let node {
-            node.flush()
-            markRequestSent()
+        if let attempt = live.last, let connection = attempt.connection {
+            connection.flush()
+            requestSent(attempt)
         }
     }
 
-    func clientReadComplete() { node?.flush() }
+    func clientReadComplete() { bodyConnection?.flush() }
 
-    /// The client's chunked framing broke mid-body: the node got part of a request it cannot finish.
+    /// The client's chunked framing broke mid-body: no node can be given a complete request.
     func clientBrokeFraming() {
         guard !finished else { return }
         finished = true
-        if let node {
-            self.node = nil
-            node.close()
-        }
-        releaseNode()
+        closeAll()
     }
 
     /// Whether the client connection should read now. After the request ended it keeps reading, so a
     /// client that goes away is noticed (and its node request cancelled) at once.
     var wantsClientBytes: Bool {
         if requestEnded || finished { return true }
-        return node?.isWritable ?? false
+        return bodyConnection?.isWritable ?? false
     }
 
-    var clientCanTakeBytes: Bool { client.isWritable }
+    /// Whether `attempt`'s node connection may read now. Only the attempt streaming to the client waits
+    /// for the client; the others read their heads at once (a resume or a hedge must not wait for a
+    /// client that is full of the bytes before it).
+    func clientCanTakeBytes(from attempt: Attempt) -> Bool { attempt !== winner || client.isWritable }
 
-    func clientBecameWritable() { node?.resumeReads() }
+    func clientBecameWritable() {
+        for attempt in live { attempt.connection?.resumeReads() }
+    }
 
     func nodeBecameWritable() { client.resumeReads() }
 
-    /// The client went away: cancel the node request (its connection cannot be reused mid-exchange).
+    /// The client went away: cancel every node request (their connections cannot be reused mid-exchange).
     func clientClosed() {
         guard !finished else { return }
         finished = true
-        if let node {
-            self.node = nil
-            node.close()
-        }
-        releaseNode()
+        closeAll()
     }
 
     // MARK: - Node side
 
-    func nodeInterim(_ response: ResponseHead, _ bytes: ByteBuffer) {
-        guard !finished else { return }
-        nodeAnswered = true
+    func nodeInterim(_ attempt: Attempt, _ response: ResponseHead, _ bytes: ByteBuffer) {
+        guard !finished, winner == nil else { return }
         lastActivity = .now()
         if response.status == 100 {
             guard head.expectsContinue, !sentContinue else { return }
@@ -204,18 +264,47 @@ final class Exchange {
     /// buffer: copying a few KiB costs less than several writes through the channel.
     static let coalesceLimit = 32 * 1024
 
-    func nodeHead(_ response: ResponseHead, _ bytes: ByteBuffer, framing: BodyFraming, firstBody: ByteBuffer?) {
-        guard !finished else { return }
-        nodeAnswered = true
+    func nodeHead(_ attempt: Attempt, _ response: ResponseHead, _ bytes: ByteBuffer, framing: BodyFraming, firstBody: ByteBuffer?) {
+        guard !finished, live.contains(where: { $0 === attempt }) else { return }
+        let now = NIODeadline.now()
+        attempt.answeredAt = now
+        lastActivity = now
+        let firstByte = Duration.nanoseconds(Int64(now.uptimeNanoseconds - (attempt.requestSentAt ?? attempt.startedAt).uptimeNanoseconds))
+        if case .resume(let offset, let total) = attempt.kind {
+            continueResumed(attempt, response, offset: offset, total: total, firstBody: firstBody)
+            return
+        }
+        let outcome = AttemptOutcome.response(status: response.status, retryAfter: RetryAfter.delay(header: response.retryAfterSeconds))
+        attempt.pool.record(outcome, node: attempt.node, firstByte: firstByte, at: Moment(now))
+        if winner == nil, outcome != .success {
+            if live.count > 1 {
+                // Another attempt (a hedge) is still running: let it answer instead of this one.
+                drop(attempt)
+                return
+            }
+            if case .retry(let delay) = plan(after: outcome) {
+                worker.logger.info(
+                    "node answered \(response.status); retrying on another node",
+                    metadata: ["request-id": "\(requestID)", "node": "\(attempt.backend.url)"])
+                drop(attempt)
+                scheduleRetry(after: delay)
+                return
+            }
+        }
+        win(attempt)
         responseStarted = true
-        lastActivity = .now()
+        if head.method == .get, response.status == 200, !head.hasRangeOrCondition, let total = response.contentLength,
+            let etag = response.etag, let etagBytes = bytes.getSlice(at: bytes.readerIndex + etag.lowerBound, length: etag.count)
+        {
+            resumable = (etagBytes, total)
+        }
         // A body that ends only when the node closes cannot be delimited for a keep-alive client.
-        let delimited = framing != .untilClose
-        responseKeepAlive = head.keepAlive && delimited && !client.willCloseAfterExchange
+        responseKeepAlive = head.keepAlive && framing != .untilClose && !client.willCloseAfterExchange
         let extra: ByteBuffer? =
             !responseKeepAlive ? StaticBytes.connectionClose
             : head.minorVersion == 0 ? StaticBytes.connectionKeepAlive : nil
         let bodyBytes = firstBody?.readableBytes ?? 0
+        clientBodyBytes += bodyBytes
         if bytes.readableBytes + bodyBytes <= Self.coalesceLimit {
             var out = client.allocator.buffer(capacity: bytes.readableBytes + (extra?.readableBytes ?? 0) + bodyBytes)
             HeadWriter.write(bytes, dropping: response.dropLines, adding: extra) { piece in
@@ -230,24 +319,45 @@ final class Exchange {
         }
     }
 
-    func nodeBody(_ bytes: ByteBuffer) {
-        guard !finished else { return }
+    /// The head of a resumed download: it must be the same object, from exactly where the client is.
+    private func continueResumed(_ attempt: Attempt, _ response: ResponseHead, offset: Int, total: Int, firstBody: ByteBuffer?) {
+        guard response.status == 206, let range = response.contentRange, range.first == offset, range.last == total - 1,
+            range.total == nil || range.total == total
+        else {
+            worker.logger.warning(
+                "cannot resume download: the object changed or the node refused the range; closing the client connection",
+                metadata: ["request-id": "\(requestID)", "status": "\(response.status)", "node": "\(attempt.backend.url)"])
+            abortClient()
+            return
+        }
+        attempt.pool.record(.success, node: attempt.node, firstByte: nil, at: .now())
+        worker.logger.info(
+            "download resumed on another node",
+            metadata: ["request-id": "\(requestID)", "from-byte": "\(offset)", "node": "\(attempt.backend.url)"])
+        win(attempt)
+        if let firstBody { nodeBody(attempt, firstBody) }
+    }
+
+    func nodeBody(_ attempt: Attempt, _ bytes: ByteBuffer) {
+        guard !finished, attempt === winner else { return }
         lastActivity = .now()
+        clientBodyBytes += bytes.readableBytes
         client.write(bytes)
     }
 
     func nodeReadComplete() { client.flush() }
 
-    func nodeEnd() {
-        guard !finished, let connection = node else { return }
-        node = nil
+    func nodeEnd(_ attempt: Attempt) {
+        guard !finished, attempt === winner, let connection = attempt.connection else { return }
+        attempt.connection = nil
         connection.detach()
-        if requestEndSentAt != nil {
-            worker.nodes.release(connection, maxIdle: pool.maxIdlePerNode, now: .now())
+        if attempt.requestSentAt != nil {
+            worker.nodes.release(connection, maxIdle: attempt.pool.config.maxIdlePerNode, now: .now())
         } else {
             connection.close()  // the node answered before the request body was all there
         }
-        releaseNode()
+        release(attempt)
+        live.removeAll { $0 === attempt }
         // A response that ends before its request did leaves the client mid-body: close after it.
         let keepAlive = responseKeepAlive && requestEnded
         finished = true
@@ -255,58 +365,172 @@ final class Exchange {
         client.exchangeFinished(self, keepAlive: keepAlive)
     }
 
-    func nodeFailed(_ failure: NodeFailure) {
-        guard !finished else { return }
-        node = nil
-        let failedBackend = backend
-        releaseNode()
-        if responseStarted {
+    func nodeFailed(_ attempt: Attempt, _ failure: NodeFailure) {
+        attemptFailed(attempt, failure)
+    }
+
+    private func attemptFailed(_ attempt: Attempt, _ failure: NodeFailure) {
+        guard !finished, live.contains(where: { $0 === attempt }) else { return }
+        live.removeAll { $0 === attempt }
+        if let connection = attempt.connection {
+            attempt.connection = nil
+            connection.close()
+        }
+        attempt.pool.record(failure.outcome, node: attempt.node, firstByte: nil, at: .now())
+        release(attempt)
+        lastFailure = failure
+        if attempt === winner || responseStarted {
+            // Mid-body (the winner), or a resume that did not get going: resume from yet another node.
+            if attempt === winner { winner = nil }
+            resumeOrAbort(after: failure, from: attempt)
+            return
+        }
+        guard live.isEmpty else { return }  // a hedge may still answer
+        switch plan(after: failure.outcome) {
+        case .retry(let delay):
+            worker.logger.info(
+                "attempt failed; retrying on another node",
+                metadata: ["request-id": "\(requestID)", "node": "\(attempt.backend.url)", "error": "\(failure)"])
+            scheduleRetry(after: delay)
+        case .giveUp(let reason):
+            fail(Self.error(for: failure, reason: reason))
+        }
+    }
+
+    private var lastFailure: NodeFailure?
+
+    private func plan(after outcome: AttemptOutcome) -> RetryPlanner.Decision {
+        let traits = RetryPlanner.Traits(
+            idempotent: request.operation.isIdempotent,
+            canResend: !requestHasBody || replay != nil || !bodyLeftGateway,
+            responseCommitted: responseStarted)
+        return pools[poolCursor].planRetry(
+            after: outcome, attempts: attemptsMade, traits: traits, at: .now(), unit: worker.random())
+    }
+
+    private func scheduleRetry(after delay: Duration) {
+        if delay <= .zero {
+            launch(.retry)
+        } else {
+            let at = NIODeadline.now() + TimeAmount(delay)
+            retryAt = at
+            client.armTimer(at)
+        }
+    }
+
+    /// The node serving the response failed mid-body. Continue the same client response from another
+    /// node, or end the client connection so the short body shows as an error.
+    private func resumeOrAbort(after failure: NodeFailure, from attempt: Attempt) {
+        guard let resumable, clientBodyBytes < resumable.total, resumesLeft > 0, pools[poolCursor].withdrawRetryBudget(at: .now())
+        else {
             worker.logger.warning(
                 "storage node failed mid-response; closing the client connection",
-                metadata: ["request-id": "\(requestID)", "node": "\(failedBackend?.url ?? "?")", "error": "\(failure)"])
+                metadata: ["request-id": "\(requestID)", "node": "\(attempt.backend.url)", "error": "\(failure)"])
             abortClient()
             return
         }
-        guard bodyBytesSent == 0, request.operation.isIdempotent else {
-            fail(S3Error(.badGateway, "The storage node closed the connection before answering."))
-            return
+        resumesLeft -= 1
+        var resumeHead = client.allocator.buffer(capacity: forwardHead.readableBytes + 128)
+        var prefix = forwardHead.getSlice(at: forwardHead.readerIndex, length: forwardHead.readableBytes - 2)!
+        resumeHead.writeBuffer(&prefix)
+        resumeHead.writeString("Range: bytes=\(clientBodyBytes)-\(resumable.total - 1)\r\nIf-Match: ")
+        var etag = resumable.etag
+        resumeHead.writeBuffer(&etag)
+        resumeHead.writeString("\r\n\r\n")
+        worker.logger.info(
+            "node failed mid-download; resuming from another node",
+            metadata: [
+                "request-id": "\(requestID)", "node": "\(attempt.backend.url)", "sent": "\(clientBodyBytes)",
+                "error": "\(failure)",
+            ])
+        launch(.resume(offset: clientBodyBytes, total: resumable.total), head: resumeHead)
+        if live.isEmpty { abortClient() }  // no node left to resume from
+    }
+
+    private func win(_ attempt: Attempt) {
+        winner = attempt
+        hedgeAt = nil
+        for other in live where other !== attempt { drop(other) }
+        live = [attempt]
+    }
+
+    /// Abandons an attempt whose answer is not wanted: its connection closes, its node is released.
+    private func drop(_ attempt: Attempt) {
+        live.removeAll { $0 === attempt }
+        if let connection = attempt.connection {
+            attempt.connection = nil
+            connection.close()
         }
-        if nodeWasReused && !nodeAnswered && !staleRetryUsed {
-            // A parked connection the node had already closed: the node itself may be fine.
-            staleRetryUsed = true
-            tried &= ~(1 << UInt64(backendIndex))
-        }
-        attempt(after: failure)
+        release(attempt)
+    }
+
+    private func release(_ attempt: Attempt) {
+        guard !attempt.released else { return }
+        attempt.released = true
+        attempt.pool.release(attempt.node)
+    }
+
+    private func closeAll() {
+        for attempt in live { drop(attempt) }
+        live.removeAll()
     }
 
     // MARK: - Deadlines
 
-    /// Enforces the time-to-first-byte and idle limits; returns the next deadline, or nil when one expired.
+    /// Enforces every time limit of the live attempts and fires due retries and hedges; returns the
+    /// next deadline, or nil when nothing is left to watch.
     func checkDeadlines(now: NIODeadline) -> NIODeadline? {
         guard !finished else { return nil }
-        if !responseStarted, node != nil, let sentAt = requestEndSentAt {
-            let deadline = sentAt + TimeAmount(route.timeouts.firstByte)
-            guard now < deadline else {
-                timedOut("The storage node sent no response within \(route.timeouts.firstByte).")
-                return nil
+        var next: NIODeadline?
+        func consider(_ d: NIODeadline) { next = next.map { min($0, d) } ?? d }
+        let t = route.timeouts
+        for attempt in live where attempt.connection != nil {
+            if attempt.answeredAt == nil, let sent = attempt.requestSentAt {
+                let d = sent + TimeAmount(t.firstByte)
+                if now >= d {
+                    attemptFailed(attempt, .timeout("the node sent no response within \(t.firstByte)"))
+                    continue
+                }
+                consider(d)
             }
-            return deadline
+            let total = attempt.startedAt + TimeAmount(t.attempt)
+            if now >= total {
+                attemptFailed(attempt, .timeout("the attempt took longer than \(t.attempt)"))
+                continue
+            }
+            consider(total)
         }
-        let deadline = lastActivity + TimeAmount(route.timeouts.idle)
-        guard now < deadline else {
-            timedOut("No data moved for \(route.timeouts.idle).")
-            return nil
+        guard !finished else { return nil }
+        let idle = lastActivity + TimeAmount(t.idle)
+        if now >= idle, !live.isEmpty {
+            if let attempt = winner ?? live.last {
+                attemptFailed(attempt, .timeout("no data moved for \(t.idle)"))
+            }
+            guard !finished else { return nil }
+        } else {
+            consider(idle)
         }
-        return deadline
-    }
-
-    private func timedOut(_ message: String) {
-        if let node {
-            self.node = nil
-            node.close()
+        if let at = retryAt {
+            if now >= at {
+                retryAt = nil
+                launch(.retry)
+            } else {
+                consider(at)
+            }
         }
-        releaseNode()
-        if responseStarted { abortClient() } else { fail(S3Error(.gatewayTimeout, message)) }
+        if let at = hedgeAt, winner == nil, !hedged {
+            if now >= at {
+                hedgeAt = nil
+                hedged = true
+                if live.count == 1, pools[poolCursor].withdrawRetryBudget(at: Moment(now)) {
+                    worker.logger.debug("hedging a slow read", metadata: ["request-id": "\(requestID)"])
+                    launch(.hedge)
+                }
+            } else {
+                consider(at)
+            }
+        }
+        return finished ? nil : next
     }
 
     // MARK: - Endings
@@ -314,18 +538,18 @@ final class Exchange {
     /// Answers with an S3 error. Only valid before the response head went out.
     private func fail(_ error: S3Error) {
         guard !finished else { return }
-        if let node {
-            self.node = nil
-            node.close()
+        guard !responseStarted else {
+            abortClient()  // the client is mid-body: an error response now would corrupt it
+            return
         }
-        releaseNode()
+        closeAll()
         finished = true
         responseStarted = true
         worker.logger.warning(
             "request failed",
             metadata: [
                 "request-id": "\(requestID)", "code": "\(error.code.rawValue)", "operation": "\(request.operation)",
-                "pool": "\(pool.name)", "message": "\(error.message)",
+                "pool": "\(pools[poolCursor].name)", "message": "\(error.message)",
             ])
         let keepAlive = requestEnded && head.keepAlive && !client.willCloseAfterExchange
         let path = String(RequestClassifier.split(target).path)
@@ -335,26 +559,24 @@ final class Exchange {
 
     private func abortClient() {
         finished = true
-        if let node {
-            self.node = nil
-            node.close()
-        }
-        releaseNode()
+        closeAll()
         client.abort()
     }
 
-    private func releaseNode() {
-        guard let backend else { return }
-        backend.inFlight.subtract(1, ordering: .relaxed)
-        self.backend = nil
+    private static func noNodeError(pool: String, after failure: NodeFailure?) -> S3Error {
+        if let failure { return error(for: failure, reason: .attemptsExhausted) }
+        return S3Error(.serviceUnavailable, "No storage node in pool '\(pool)' could take the request.", retryAfterSeconds: 1)
     }
 
-    private static func error(noNodeAfter failure: NodeFailure?, pool: String) -> S3Error {
+    private static func error(for failure: NodeFailure, reason: RetryPlanner.Reason) -> S3Error {
+        let why = "(\(reason.rawValue.replacingOccurrences(of: "_", with: " ")))"
         switch failure {
-        case .closedByNode?, .io?, .malformedResponse?:
-            S3Error(.badGateway, "Every storage node in pool '\(pool)' that was tried failed before answering.")
-        case .connect?, nil:
-            S3Error(.serviceUnavailable, "No storage node in pool '\(pool)' could take the request.", retryAfterSeconds: 1)
+        case .connect:
+            return S3Error(.serviceUnavailable, "No storage node could take the request \(why).", retryAfterSeconds: 1)
+        case .timeout(let what):
+            return S3Error(.gatewayTimeout, "The storage node did not answer in time: \(what) \(why).")
+        case .closedByNode, .io, .malformedResponse:
+            return S3Error(.badGateway, "The storage node failed before answering: \(failure) \(why).")
         }
     }
 }

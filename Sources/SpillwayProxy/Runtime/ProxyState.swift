@@ -1,4 +1,6 @@
+import Logging
 import NIOCore
+import SpillwayPolicy
 import SpillwayConfig
 import Synchronization
 
@@ -13,9 +15,10 @@ final class ProxyState: Sendable {
     }
 
     /// Resolves every node address. Fails with a message that names the node when one cannot be resolved.
-    static func build(snapshot: Snapshot, slots: SlotAllocator) throws -> ProxyState {
+    static func build(snapshot: Snapshot, slots: SlotAllocator, logger: Logger) throws -> ProxyState {
         var pools: [PoolRuntime] = []
-        for (poolConfig, balancer) in zip(snapshot.config.pools, snapshot.balancers) {
+        let now = Moment.now()
+        for poolConfig in snapshot.config.pools {
             var backends: [BackendRuntime] = []
             for node in poolConfig.nodes {
                 let address: SocketAddress
@@ -24,12 +27,10 @@ final class ProxyState: Sendable {
                 } catch {
                     throw StartupError("cannot resolve node \(node.url) in pool '\(poolConfig.name)': \(error)")
                 }
-                backends.append(BackendRuntime(slot: slots.next(), url: node.url, address: address, weight: node.weight))
+                backends.append(
+                    BackendRuntime(slot: slots.next(), url: node.url, address: address, authority: node.address.description))
             }
-            pools.append(
-                PoolRuntime(
-                    name: poolConfig.name, backends: backends, maxIdlePerNode: poolConfig.maxIdlePerNode,
-                    balancer: balancer))
+            pools.append(PoolRuntime(config: poolConfig, backends: backends, logger: logger, now: now))
         }
         return ProxyState(snapshot: snapshot, pools: pools)
     }

@@ -12,12 +12,14 @@ public final class GatewayServer: Sendable {
     private let logger: Logger
     private let serverChannels = Mutex<[Channel]>([])
     private let slots = SlotAllocator()
+    private let prober: ActiveProber
 
     public init(snapshot: Snapshot, logger: Logger) throws {
         self.logger = logger
         let threads = snapshot.config.workers ?? System.coreCount
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        store = ProxyStateStore(try ProxyState.build(snapshot: snapshot, slots: slots))
+        store = ProxyStateStore(try ProxyState.build(snapshot: snapshot, slots: slots, logger: logger))
+        prober = ActiveProber(pools: store.load().pools, group: group, logger: logger)
         var workers: [ObjectIdentifier: Worker] = [:]
         for (index, loop) in group.makeIterator().enumerated() {
             workers[ObjectIdentifier(loop)] = Worker(eventLoop: loop, index: index, state: store, logger: logger)
@@ -36,6 +38,7 @@ public final class GatewayServer: Sendable {
             if let local = channel.localAddress { bound.append(local) }
             logger.info("listening", metadata: ["address": "\(address)"])
         }
+        prober.start()
         return bound
     }
 
@@ -60,6 +63,7 @@ public final class GatewayServer: Sendable {
 
     /// Stops accepting, lets requests in flight finish for up to `drainTimeout`, then cuts the rest.
     public func shutdown(drainTimeout: Duration) async {
+        prober.stop()
         let channels = serverChannels.withLock { $0 }
         for channel in channels { try? await channel.close() }
         logger.info("draining", metadata: ["connections": "\(openConnections)", "timeout": "\(drainTimeout)"])

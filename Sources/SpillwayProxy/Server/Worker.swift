@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SpillwayPolicy
 import Synchronization
 
 /// Everything one event-loop thread owns: its client connections, its keep-alive connections to nodes,
@@ -16,6 +17,7 @@ final class Worker: @unchecked Sendable {
     private(set) var connections: [ObjectIdentifier: ClientConnection] = [:]
     private(set) var draining = false
     private var requestIDs: RequestIDGenerator
+    private var rng = SplitMix64(seed: UInt64.random(in: 1...UInt64.max))
     /// Live connection count readable from other threads (for shutdown progress).
     let connectionCount = Atomic<Int>(0)
 
@@ -28,6 +30,9 @@ final class Worker: @unchecked Sendable {
     }
 
     func nextRequestID() -> String { requestIDs.next() }
+
+    /// A random number in [0, 1), for jitter.
+    func random() -> Double { rng.unit() }
 
     func register(_ handler: ClientConnection) {
         connections[ObjectIdentifier(handler)] = handler

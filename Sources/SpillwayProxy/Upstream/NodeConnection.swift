@@ -1,9 +1,11 @@
 import NIOCore
 import SpillwayHTTP1
+import SpillwayPolicy
 
 /// One keep-alive connection to a storage node. Between exchanges it is parked in the worker's
-/// `NodePool`; during one it frames the node's response (head, then body by its framing) and hands
-/// the bytes to its `Exchange` as they come, holding reads while the client cannot take more.
+/// `NodePool`; during an attempt it frames the node's response (head, then body by its framing) and
+/// hands the bytes to the attempt's `Exchange` as they come, holding reads while the client cannot
+/// take more.
 final class NodeConnection: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -14,8 +16,8 @@ final class NodeConnection: ChannelDuplexHandler {
     let backend: BackendRuntime
     private unowned let pool: NodePool
     private var context: ChannelHandlerContext?
-    /// The exchange this connection serves now; nil while parked.
-    private(set) var exchange: Exchange?
+    /// The attempt this connection serves now; nil while parked.
+    private(set) var attempt: Attempt?
     var idleSince = NIODeadline.now()
     private var unread: ByteBuffer?
     private var scannedTo = 0
@@ -37,15 +39,15 @@ final class NodeConnection: ChannelDuplexHandler {
 
     // MARK: - Called by the exchange
 
-    func begin(_ exchange: Exchange, requestIsHEAD: Bool) {
-        self.exchange = exchange
+    func begin(_ attempt: Attempt, requestIsHEAD: Bool) {
+        self.attempt = attempt
         requestWasHEAD = requestIsHEAD
         responseBody = nil
         unread = nil
         scannedTo = 0
     }
 
-    func detach() { exchange = nil }
+    func detach() { attempt = nil }
 
     func markNotReusable() { reusable = false }
 
@@ -58,7 +60,7 @@ final class NodeConnection: ChannelDuplexHandler {
     func close() {
         guard !closed else { return }
         closed = true
-        exchange = nil
+        attempt = nil
         context?.close(promise: nil)
     }
 
@@ -77,7 +79,7 @@ final class NodeConnection: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var input = unwrapInboundIn(data)
-        guard exchange != nil else {
+        guard attempt != nil else {
             // A node must not speak unasked; this connection's framing can no longer be trusted.
             close()
             return
@@ -87,7 +89,8 @@ final class NodeConnection: ChannelDuplexHandler {
             pending.writeBuffer(&input)
             input = pending
         }
-        while input.readableBytes > 0, let exchange {
+        while input.readableBytes > 0, let attempt {
+            let exchange = attempt.exchange
             if var tracker = responseBody {
                 let taken: Result<Int, HTTP1Error> = input.withUnsafeReadableBytes { b in
                     Result { () throws(HTTP1Error) in try tracker.consume(b) }
@@ -97,12 +100,12 @@ final class NodeConnection: ChannelDuplexHandler {
                     return
                 }
                 responseBody = tracker
-                if n > 0 { exchange.nodeBody(input.readSlice(length: n)!) }
+                if n > 0 { exchange.nodeBody(attempt, input.readSlice(length: n)!) }
                 if tracker.isComplete {
                     responseBody = nil
                     // Bytes beyond the response: the node broke framing; do not reuse the connection.
                     if input.readableBytes > 0 { reusable = false }
-                    exchange.nodeEnd()
+                    exchange.nodeEnd(attempt)
                     return
                 }
                 continue
@@ -127,7 +130,7 @@ final class NodeConnection: ChannelDuplexHandler {
                 return
             }
             if head.isInterim {
-                exchange.nodeInterim(head, headBytes)
+                exchange.nodeInterim(attempt, head, headBytes)
                 continue
             }
             if !head.keepAlive { reusable = false }
@@ -147,10 +150,10 @@ final class NodeConnection: ChannelDuplexHandler {
                 }
                 if n > 0 { firstBody = input.readSlice(length: n)! }
             }
-            exchange.nodeHead(head, headBytes, framing: framing, firstBody: firstBody)
+            exchange.nodeHead(attempt, head, headBytes, framing: framing, firstBody: firstBody)
             if tracker.isComplete {
                 if input.readableBytes > 0 { reusable = false }
-                self.exchange?.nodeEnd()
+                if self.attempt === attempt { exchange.nodeEnd(attempt) }
                 return
             }
             responseBody = tracker
@@ -158,15 +161,15 @@ final class NodeConnection: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        exchange?.nodeReadComplete()
+        attempt?.exchange.nodeReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { exchange?.nodeBecameWritable() }
+        if context.channel.isWritable { attempt?.exchange.nodeBecameWritable() }
     }
 
     func read(context: ChannelHandlerContext) {
-        if let exchange, !exchange.clientCanTakeBytes {
+        if let attempt, !attempt.exchange.clientCanTakeBytes(from: attempt) {
             readPending = true
         } else {
             context.read()
@@ -180,11 +183,11 @@ final class NodeConnection: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
-        if let exchange, responseBody?.endsAtClose == true {
+        if let attempt, responseBody?.endsAtClose == true {
             // A response framed by the end of the connection has ended cleanly.
             responseBody = nil
-            exchange.nodeEnd()
-        } else if exchange != nil {
+            attempt.exchange.nodeEnd(attempt)
+        } else if attempt != nil {
             fail(.closedByNode)
         } else {
             pool.forget(self)
@@ -193,9 +196,9 @@ final class NodeConnection: ChannelDuplexHandler {
 
     private func fail(_ failure: NodeFailure) {
         reusable = false
-        guard let exchange else { return }
-        self.exchange = nil
-        exchange.nodeFailed(failure)
+        guard let attempt else { return }
+        self.attempt = nil
+        attempt.exchange.nodeFailed(attempt, failure)
         close()
     }
 }
@@ -205,6 +208,7 @@ enum NodeFailure: Error, CustomStringConvertible {
     case closedByNode
     case malformedResponse
     case io(Error)
+    case timeout(String)
 
     var description: String {
         switch self {
@@ -212,6 +216,16 @@ enum NodeFailure: Error, CustomStringConvertible {
         case .closedByNode: "the node closed the connection"
         case .malformedResponse: "the node's response was not valid HTTP/1.1"
         case .io(let e): "\(e)"
+        case .timeout(let what): what
+        }
+    }
+
+    /// How health and retry policy see this failure.
+    var outcome: AttemptOutcome {
+        switch self {
+        case .connect: .connectFailed
+        case .timeout: .timeout
+        case .closedByNode, .malformedResponse, .io: .reset
         }
     }
 }

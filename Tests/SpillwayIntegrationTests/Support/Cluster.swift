@@ -46,15 +46,24 @@ final class Cluster: @unchecked Sendable {
     func stopNode(_ index: Int) throws { try control("POST", "/nodes/\(index)/stop") }
     func startNode(_ index: Int) throws { try control("POST", "/nodes/\(index)/start") }
 
+    /// Makes one node misbehave (see cluster/s3cluster.py for the modes), e.g. `["mode": "slowdown"]`.
+    func setFault(node: Int, _ fault: String) throws { try control("POST", "/nodes/\(node)/fault", body: fault) }
+
+    /// A fault for whichever node serves the next matching request, e.g. the next GET.
+    func setFault(_ fault: String) throws { try control("POST", "/fault", body: fault) }
+
+    /// Requests each node has served (health probes not counted).
+    func requestsPerNode() throws -> [Int] { try state()["nodes"].array.map { $0["requests"].int ?? 0 } }
+
     /// The cluster's view now: which nodes are up and how many connections each has open.
     func state() throws -> JSON { try JSON(parsing: try control("GET", "/state")) }
 
     @discardableResult
-    private func control(_ method: String, _ path: String) throws -> String {
+    private func control(_ method: String, _ path: String, body: String = "") throws -> String {
         let result = try run("python3", [
             "-c",
-            "import sys,urllib.request;print(urllib.request.urlopen(urllib.request.Request(sys.argv[1],method=sys.argv[2])).read().decode())",
-            "http://127.0.0.1:\(controlPort)\(path)", method,
+            "import sys,urllib.request;print(urllib.request.urlopen(urllib.request.Request(sys.argv[1],method=sys.argv[2],data=sys.argv[3].encode() or None)).read().decode())",
+            "http://127.0.0.1:\(controlPort)\(path)", method, body,
         ])
         guard result.status == 0 else { throw CommandError.failed("cluster control \(path)", result) }
         return result.stdout
