@@ -16,4 +16,14 @@ struct VolumeTests {
         let peak = try #require(r["peak_rss_kib"].int)
         #expect(peak - idle < 64 * 1024, "resident memory grew by \((peak - idle) / 1024) MiB")
     }
+
+    @Test func manySmallRequestsLeaveNothingBehind() throws {
+        let node = try BulkNode()
+        let gateway = try Gateway(nodes: [node.url])
+        let r = try boto("many-gets", endpoint: gateway.endpoint, cluster: nil,
+                         ["--size", "4096", "--count", "20000", "--pid", "\(gateway.process.processIdentifier)"])
+        #expect(r["statuses"].array.compactMap(\.string) == ["HTTP/1.1 200 OK"])
+        let growth = (r["end_rss_kib"].int ?? 0) - (r["warm_rss_kib"].int ?? 0)
+        #expect(growth < 8 * 1024, "resident memory grew by \(growth / 1024) MiB over 20,000 requests")
+    }
 }

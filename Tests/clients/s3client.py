@@ -571,7 +571,36 @@ def mixed(args):
     return {"count": args.count, "errors": errors}
 
 
+def many_gets(args):
+    """--count small GETs on one keep-alive connection through the gateway to a bulk node, with the
+    gateway's RSS after a warm-up and at the end: memory kept per request shows as growth."""
+    import socket
+
+    url = urlparse(args.endpoint)
+    request = f"GET /bulk/{args.size} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode()
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        buf = b""
+
+        def one():
+            nonlocal buf
+            sock.sendall(request)
+            while b"\r\n\r\n" not in buf:
+                buf += sock.recv(65536)
+            head, _, buf = buf.partition(b"\r\n\r\n")
+            while len(buf) < args.size:
+                buf += sock.recv(65536)
+            buf = buf[args.size:]
+            return head.split(b"\r\n")[0].decode()
+
+        for _ in range(500):
+            one()
+        warm = rss_kib(args.pid)
+        statuses = set(one() for _ in range(args.count))
+    return {"warm_rss_kib": warm, "end_rss_kib": rss_kib(args.pid), "statuses": sorted(statuses)}
+
+
 SCENARIOS = {
+    "many-gets": many_gets,
     "timed-gets": timed_gets,
     "mixed": mixed,
     "bulk": bulk,

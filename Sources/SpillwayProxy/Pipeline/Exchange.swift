@@ -216,8 +216,7 @@ final class Exchange {
     /// The client's chunked framing broke mid-body: no node can be given a complete request.
     func clientBrokeFraming() {
         guard !finished else { return }
-        finished = true
-        closeAll()
+        settle()
     }
 
     /// Whether the client connection should read now. After the request ended it keeps reading, so a
@@ -241,8 +240,7 @@ final class Exchange {
     /// The client went away: cancel every node request (their connections cannot be reused mid-exchange).
     func clientClosed() {
         guard !finished else { return }
-        finished = true
-        closeAll()
+        settle()
     }
 
     // MARK: - Node side
@@ -357,10 +355,9 @@ final class Exchange {
             connection.close()  // the node answered before the request body was all there
         }
         release(attempt)
-        live.removeAll { $0 === attempt }
         // A response that ends before its request did leaves the client mid-body: close after it.
         let keepAlive = responseKeepAlive && requestEnded
-        finished = true
+        settle()
         client.finishWriting(keepAlive: keepAlive)
         client.exchangeFinished(self, keepAlive: keepAlive)
     }
@@ -475,6 +472,16 @@ final class Exchange {
         live.removeAll()
     }
 
+    /// The exchange is over. Attempts hold their exchange strongly (a node connection reaches it
+    /// through them), so the references back are cut here; nothing may keep the pair alive.
+    private func settle() {
+        finished = true
+        closeAll()
+        winner = nil
+        retryAt = nil
+        hedgeAt = nil
+    }
+
     // MARK: - Deadlines
 
     /// Enforces every time limit of the live attempts and fires due retries and hedges; returns the
@@ -542,8 +549,7 @@ final class Exchange {
             abortClient()  // the client is mid-body: an error response now would corrupt it
             return
         }
-        closeAll()
-        finished = true
+        settle()
         responseStarted = true
         worker.logger.warning(
             "request failed",
@@ -558,8 +564,7 @@ final class Exchange {
     }
 
     private func abortClient() {
-        finished = true
-        closeAll()
+        settle()
         client.abort()
     }
 
