@@ -19,7 +19,7 @@ struct CommandLineTests {
     @Test func checkAcceptsTheExampleConfig() throws {
         let r = try run(Paths.spillway, ["check", "--config", Paths.root.appendingPathComponent("config/spillway.example.yaml").path])
         #expect(r.status == 0, "\(r.stdout)")
-        #expect(r.stdout.contains("OK (2 pool(s), 4 node(s), 1 route(s))"))
+        #expect(r.stdout.contains("OK (2 pool(s), 4 node(s), 2 route(s))"))
     }
 
     @Test func checkPrintsEveryProblemWithFileLineAndFix() throws {
