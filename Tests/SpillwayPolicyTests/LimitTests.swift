@@ -1,0 +1,101 @@
+import SpillwayPolicy
+import Testing
+
+@Suite("Limits: token buckets, the admission queue, the adaptive node limit")
+struct LimitTests {
+    @Test func aBucketAdmitsItsBurstThenItsRate() {
+        var b = TokenBucket(rate: 10, capacity: 5, at: t0)
+        var burst = 0
+        for _ in 0..<8 where b.take(at: t0) { burst += 1 }
+        #expect(burst == 5)
+        let wait = b.wait(at: t0)
+        #expect(wait == .milliseconds(100))
+        var later = 0
+        for _ in 0..<8 where b.take(at: t0 + .milliseconds(300)) { later += 1 }
+        #expect(later == 3)
+    }
+
+    @Test func bandwidthIsPacedNotRefused() {
+        // 1 MB/s with a 100 KB burst: a 400 KB chunk is let through with 0.3 s of debt to wait out.
+        var b = TokenBucket(rate: 1_000_000, capacity: 100_000, at: t0)
+        let first = b.spend(400_000, at: t0)
+        let second = b.spend(100_000, at: t0 + .milliseconds(300))
+        let later = b.spend(10, at: t0 + .seconds(2))
+        #expect(first == .milliseconds(300) && second == .milliseconds(100) && later == .zero)
+    }
+
+    func entry(_ id: UInt64, _ tenant: String, priority: Int = 1, weight: Int = 1, deadline: Duration = .seconds(10)) -> AdmissionQueue.Entry {
+        .init(id: id, tenant: tenant, priority: priority, weight: weight, deadline: t0 + deadline)
+    }
+
+    @Test func higherClassesGoFirst() {
+        var q = AdmissionQueue(capacity: 10)
+        _ = q.enqueue(entry(1, "batch-team", priority: 3))
+        _ = q.enqueue(entry(2, "rag", priority: 0))
+        _ = q.enqueue(entry(3, "training", priority: 1))
+        let order = [q.dequeue()?.id, q.dequeue()?.id, q.dequeue()?.id, q.dequeue()?.id]
+        #expect(order == [2, 3, 1, nil])
+    }
+
+    @Test func tenantsOfAClassTakeTurnsByWeight() {
+        var q = AdmissionQueue(capacity: 100)
+        // A floods first; B and C arrive after. Turns still rotate: A B C A B C ...
+        for i in 0..<10 { _ = q.enqueue(entry(UInt64(i), "A")) }
+        for i in 10..<13 { _ = q.enqueue(entry(UInt64(i), "B")) }
+        for i in 20..<23 { _ = q.enqueue(entry(UInt64(i), "C", weight: 2)) }
+        let tenants = (0..<9).compactMap { _ in q.dequeue()?.tenant }
+        #expect(tenants == ["A", "B", "C", "C", "A", "B", "C", "A", "B"])
+    }
+
+    @Test func aFullQueueShedsTheNewcomerOrDisplacesALowerClass() {
+        var q = AdmissionQueue(capacity: 2)
+        let results = [
+            q.enqueue(entry(1, "A", priority: 2)), q.enqueue(entry(2, "A", priority: 2)), q.enqueue(entry(3, "B", priority: 2)),
+            q.enqueue(entry(4, "C", priority: 0)),
+        ]
+        #expect(results == [.queued, .queued, .full, .queuedDisplacing(entry(2, "A", priority: 2))])
+        #expect(q.count == 2)
+        let next = q.dequeue()?.id
+        #expect(next == 4)
+    }
+
+    @Test func waitersExpireAtTheirDeadlineAndCanLeave() {
+        var q = AdmissionQueue(capacity: 10)
+        _ = q.enqueue(entry(1, "A", deadline: .seconds(1)))
+        _ = q.enqueue(entry(2, "A", deadline: .seconds(5)))
+        _ = q.enqueue(entry(3, "B", deadline: .seconds(5)))
+        let expired = q.expire(at: t0 + .seconds(2)).map(\.id)
+        let removed = q.remove(id: 3)
+        let again = q.remove(id: 3)
+        let next = q.dequeue()?.id
+        #expect(expired == [1] && removed && !again && next == 2)
+        #expect(q.isEmpty)
+    }
+
+    @Test func theAdaptiveLimitShrinksWhenLatencyClimbsAndGrowsBackWhenItFalls() {
+        var l = AdaptiveLimit(minimum: 4, maximum: 100, initial: 50)
+        var now = t0
+        for _ in 0..<20 {
+            now = now + .milliseconds(10)
+            l.record(firstByte: .milliseconds(2), inFlight: 40, at: now)
+        }
+        let steady = l.limit
+        #expect(steady >= 50)
+        // Latency climbs to 10x the best: the limit falls, once per window.
+        for _ in 0..<30 {
+            now = now + .milliseconds(10)
+            l.record(firstByte: .milliseconds(20), inFlight: 40, at: now)
+        }
+        #expect(l.limit < 20)
+        let low = l.limit
+        for _ in 0..<2000 {
+            now = now + .milliseconds(1)
+            l.record(firstByte: .milliseconds(2), inFlight: l.limit, at: now)
+        }
+        #expect(l.limit > low + 20)
+        // Timeouts count as trouble.
+        let before = l.limit
+        l.record(firstByte: nil, inFlight: 10, at: now + .seconds(1))
+        #expect(l.limit < before)
+    }
+}
