@@ -17,10 +17,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .target(name: "SpillwayPolicy"),
-        .target(name: "SpillwayS3"),
+        .target(name: "SpillwayS3", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SpillwayHTTP1"),
         .target(
             name: "SpillwayConfig",
@@ -44,7 +45,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SpillwayPolicyTests", dependencies: ["SpillwayPolicy"]),
-        .testTarget(name: "SpillwayS3Tests", dependencies: ["SpillwayS3"]),
+        .testTarget(name: "SpillwayS3Tests", dependencies: ["SpillwayS3", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "SpillwayHTTP1Tests", dependencies: ["SpillwayHTTP1"]),
         .testTarget(name: "SpillwayConfigTests", dependencies: ["SpillwayConfig"]),
         .testTarget(name: "SpillwayIntegrationTests", dependencies: [], resources: []),

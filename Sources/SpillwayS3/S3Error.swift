@@ -20,13 +20,19 @@ public struct S3Error: Error, Sendable, Equatable {
         case httpVersionNotSupported = "HttpVersionNotSupported"
         /// Spillway failed in a way it did not expect.
         case internalError = "InternalError"
+        case accessDenied = "AccessDenied"
+        case signatureDoesNotMatch = "SignatureDoesNotMatch"
+        case invalidAccessKeyId = "InvalidAccessKeyId"
+        case requestTimeTooSkewed = "RequestTimeTooSkewed"
+        case authorizationHeaderMalformed = "AuthorizationHeaderMalformed"
 
         public var status: Int {
             switch self {
             case .serviceUnavailable, .slowDown: 503
             case .badGateway: 502
             case .gatewayTimeout: 504
-            case .badRequest: 400
+            case .badRequest, .authorizationHeaderMalformed: 400
+            case .accessDenied, .signatureDoesNotMatch, .invalidAccessKeyId, .requestTimeTooSkewed: 403
             case .requestHeaderTooLarge: 431
             case .notImplemented: 501
             case .httpVersionNotSupported: 505
@@ -37,6 +43,7 @@ public struct S3Error: Error, Sendable, Equatable {
         public var reason: String {
             switch status {
             case 400: "Bad Request"
+            case 403: "Forbidden"
             case 431: "Request Header Fields Too Large"
             case 500: "Internal Server Error"
             case 501: "Not Implemented"

@@ -1,0 +1,111 @@
+import Crypto
+
+/// Verifies a request's SigV4 signature against known secrets, as S3 would, so that a forged
+/// identity is refused at the edge and never reaches storage. Pure: the secrets and the current time
+/// are arguments. The body hash is left to the node (S3 checks `x-amz-content-sha256` itself); the
+/// chunk signatures of a streaming upload are checked as the body passes (`ChunkSignatureVerifier`).
+public enum SigV4Verifier {
+    public struct Verified {
+        public let accessKey: String
+        /// For `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` bodies: what the chunk chain starts from.
+        public let streaming: ChunkSignatureVerifier?
+    }
+
+    /// Why a request was refused, with the S3 error each one is answered with.
+    public enum Failure: Error, Sendable, Equatable {
+        case missingAuthentication
+        case malformed(String)
+        case invalidAccessKeyId
+        case signatureDoesNotMatch
+        case requestTimeTooSkewed
+        case expired
+
+        public var error: S3Error {
+            switch self {
+            case .missingAuthentication: S3Error(.accessDenied, "Anonymous access is not allowed through this gateway.")
+            case .malformed(let why): S3Error(.authorizationHeaderMalformed, "The authorization is malformed: \(why).")
+            case .invalidAccessKeyId: S3Error(.invalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.")
+            case .signatureDoesNotMatch:
+                S3Error(.signatureDoesNotMatch, "The request signature we calculated does not match the signature you provided.")
+            case .requestTimeTooSkewed: S3Error(.requestTimeTooSkewed, "The difference between the request time and the current time is too large.")
+            case .expired: S3Error(.accessDenied, "Request has expired")
+            }
+        }
+    }
+
+    /// - Parameters:
+    ///   - headerValues: every value of a header, by lower-case name.
+    ///   - now: seconds since 1970.
+    public static func verify(
+        method: String, path: Substring, query: Substring, authorization: Substring?,
+        headerValues: (String) -> [String], secret: (String) -> String?, now: Int, maxSkewSeconds: Int = 900
+    ) -> Result<Verified, Failure> {
+        let signed: SignedRequest
+        if let authorization {
+            guard let parsed = SignedRequest.parse(authorization: authorization) else {
+                return .failure(.malformed("unrecognised Authorization header"))
+            }
+            guard parsed.form != .version2 else { return .failure(.malformed("Signature Version 2 is not accepted; sign with SigV4")) }
+            signed = parsed
+        } else if query.contains("X-Amz-Signature=") {
+            guard let parsed = SignedRequest.parse(presignedQuery: query) else { return .failure(.malformed("incomplete presigned URL")) }
+            signed = parsed
+        } else {
+            return .failure(.missingAuthentication)
+        }
+        guard let secretKey = secret(signed.accessKey) else { return .failure(.invalidAccessKeyId) }
+        guard signed.signedHeaders.contains("host") else { return .failure(.malformed("host is not signed")) }
+
+        let amzDate: String
+        let payloadHash: String
+        if signed.form == .presigned {
+            amzDate = signed.amzDate ?? ""
+            guard let at = SigV4.epochSeconds(amzDate: amzDate), let expires = signed.expires, expires > 0, expires <= 604_800 else {
+                return .failure(.malformed("bad X-Amz-Date or X-Amz-Expires"))
+            }
+            if now > at + expires { return .failure(.expired) }
+            if at > now + maxSkewSeconds { return .failure(.requestTimeTooSkewed) }
+            payloadHash = headerValues("x-amz-content-sha256").first ?? "UNSIGNED-PAYLOAD"
+        } else {
+            guard let date = headerValues("x-amz-date").first ?? headerValues("date").first.flatMap(httpDateToAmzDate) else {
+                return .failure(.malformed("no x-amz-date"))
+            }
+            amzDate = date
+            guard let at = SigV4.epochSeconds(amzDate: amzDate) else { return .failure(.malformed("bad x-amz-date")) }
+            if abs(at - now) > maxSkewSeconds { return .failure(.requestTimeTooSkewed) }
+            guard let hash = headerValues("x-amz-content-sha256").first else { return .failure(.malformed("no x-amz-content-sha256")) }
+            payloadHash = hash
+        }
+        guard amzDate.hasPrefix(signed.date) else { return .failure(.malformed("the credential date is not the signing date")) }
+
+        var values: [[String]] = []
+        for name in signed.signedHeaders {
+            let v = headerValues(name)
+            guard !v.isEmpty else { return .failure(.malformed("signed header \(name) is missing")) }
+            values.append(v)
+        }
+        let canonical = CanonicalRequest.build(
+            method: method, path: path, query: query, signedHeaders: signed.signedHeaders, headerValues: values,
+            payloadHash: payloadHash, dropSignatureParameter: signed.form == .presigned)
+        let key = SigV4.signingKey(secret: secretKey, date: signed.date, region: signed.region, service: signed.service)
+        let expected = SigV4.signature(SigV4.stringToSign(amzDate: amzDate, scope: signed.scope, canonicalRequest: canonical), key: key)
+        guard SigV4.equal(expected, signed.signature) else { return .failure(.signatureDoesNotMatch) }
+        let streaming =
+            payloadHash.hasPrefix("STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+            ? ChunkSignatureVerifier(seed: signed.signature, key: key, amzDate: amzDate, scope: signed.scope, trailer: payloadHash.hasSuffix("-TRAILER"))
+            : nil
+        return .success(Verified(accessKey: signed.accessKey, streaming: streaming))
+    }
+
+    /// `Fri, 24 May 2013 00:00:00 GMT` → `20130524T000000Z` (requests that sign `Date` instead).
+    static func httpDateToAmzDate(_ text: String) -> String? {
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, let month = months.firstIndex(of: String(parts[2])) else { return nil }
+        let time = parts[4].split(separator: ":")
+        guard time.count == 3, parts[1].count <= 2, parts[3].count == 4 else { return nil }
+        let day = parts[1].count == 1 ? "0" + parts[1] : String(parts[1])
+        let mm = month + 1 < 10 ? "0\(month + 1)" : "\(month + 1)"
+        return "\(parts[3])\(mm)\(day)T\(time[0])\(time[1])\(time[2])Z"
+    }
+}
