@@ -4,12 +4,13 @@ import Yams
 
 /// Turns config text into a `GatewayConfig`, or refuses it with every problem and its line.
 public enum ConfigLoader {
-    public static let topLevelKeys = ["listen", "workers", "s3", "timeouts", "drain_timeout", "pools", "routes", "default_pool"]
+    public static let topLevelKeys =
+        ["listen", "workers", "s3", "timeouts", "drain_timeout", "pools", "routes", "default_pool"] + protectionKeys
     static let timeoutKeys = ["connect", "first_byte", "idle", "client_idle", "attempt"]
     static let routeTimeoutKeys = ["connect", "first_byte", "idle", "attempt"]
-    static let poolKeys = ["name", "balancer", "nodes", "max_idle_per_node", "health", "outlier", "retry", "hedge"]
+    static let poolKeys = ["name", "balancer", "nodes", "max_idle_per_node", "health", "outlier", "retry", "hedge", "protection"]
     static let nodeKeys = ["url", "weight", "drain"]
-    static let routeKeys = ["name", "match", "pool", "pools", "timeouts"]
+    static let routeKeys = ["name", "match", "pool", "pools", "timeouts", "class"]
     static let healthKeys = ["preset", "method", "path", "expect", "interval", "jitter", "timeout", "rise", "fall"]
     static let outlierKeys = ["consecutive_failures", "base_ejection", "max_ejection", "max_ejected_percent"]
     static let retryKeys = ["max_attempts", "budget_percent", "min_per_second", "backoff_base", "backoff_max", "replay_buffer"]
@@ -34,8 +35,10 @@ public enum ConfigLoader {
         var routes: [(RouteConfig, poolNodes: [Node])] = []
         var defaultPool: (String, Node)?
         var listenNode: Node?
+        let top = r.mapping(root, section: "the top level", allowed: topLevelKeys)
+        let protection = readProtection(top.filter { protectionKeys.contains($0.key) }, r)
 
-        for (key, keyNode, value) in r.mapping(root, section: "the top level", allowed: topLevelKeys) {
+        for (key, keyNode, value) in top {
             switch key {
             case "listen":
                 listenNode = keyNode
@@ -120,10 +123,16 @@ public enum ConfigLoader {
         } else {
             defaultName = pools.first?.0.name ?? ""
         }
+        for (route, poolNodes) in routes {
+            if let cls = route.priorityClass, !protection.classes.contains(cls) {
+                r.report(poolNodes[0], "route '\(route.name)' has class '\(cls)', which is not among the classes",
+                         fix: "use one of: \(protection.classes.joined(separator: ", "))")
+            }
+        }
         guard r.issues.isEmpty else { return nil }
         return GatewayConfig(
             listen: listen, workers: workers, virtualHostDomains: domains, timeouts: timeouts, drainTimeout: drain,
-            pools: pools.map(\.0), routes: routes.map(\.0), defaultPool: defaultName)
+            pools: pools.map(\.0), routes: routes.map(\.0), defaultPool: defaultName, protection: protection)
     }
 
     static func readTimeouts(_ node: Node, _ r: YAMLReader) -> Timeouts {
@@ -151,6 +160,7 @@ public enum ConfigLoader {
         var retry = RetryConfig()
         var hedge = HedgeConfig()
         var maxIdle = 256
+        var nodeProtection = NodeProtectionConfig()
         var nodeEntries = 0
         for (key, _, value) in r.mapping(node, section: "a pool", allowed: poolKeys) {
             switch key {
@@ -178,6 +188,7 @@ public enum ConfigLoader {
             case "outlier": outlier = readOutlier(value, r)
             case "retry": retry = readRetry(value, r)
             case "hedge": hedge = readHedge(value, r)
+            case "protection": nodeProtection = readNodeProtection(value, r)
             default: break
             }
         }
@@ -195,7 +206,7 @@ public enum ConfigLoader {
         guard !nodes.isEmpty else { return nil }
         return PoolConfig(
             name: name, balancer: balancer, nodes: nodes, maxIdlePerNode: maxIdle, health: health, outlier: outlier,
-            retry: retry, hedge: hedge)
+            retry: retry, hedge: hedge, protection: nodeProtection)
     }
 
     static func readNode(_ node: Node, _ r: YAMLReader) -> NodeConfig? {
@@ -230,9 +241,11 @@ public enum ConfigLoader {
         var match = RouteMatch()
         var pools: [(String, Node)] = []
         var overrides = TimeoutOverrides()
+        var priorityClass: String?
         for (key, keyNode, value) in r.mapping(node, section: "a route", allowed: routeKeys) {
             switch key {
             case "name": name = r.string(value, "route name") ?? name
+            case "class": priorityClass = r.string(value, "route class")
             case "pool", "pools":
                 if !pools.isEmpty {
                     r.report(keyNode, "route '\(name)' has both pool and pools", fix: "use 'pools: [first, second]' alone")
@@ -259,7 +272,10 @@ public enum ConfigLoader {
             r.report(node, "route '\(name)' names no pool", fix: "add 'pool: <a pool name>'")
             return nil
         }
-        return (RouteConfig(name: name, match: match, pools: pools.map(\.0), timeouts: overrides), pools.map(\.1))
+        return (
+            RouteConfig(name: name, match: match, pools: pools.map(\.0), timeouts: overrides, priorityClass: priorityClass),
+            pools.map(\.1)
+        )
     }
 
     static func readHealth(_ node: Node, _ r: YAMLReader) -> HealthCheckConfig {

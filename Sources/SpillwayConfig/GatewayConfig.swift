@@ -13,11 +13,14 @@ public struct GatewayConfig: Sendable, Equatable {
     public var pools: [PoolConfig]
     public var routes: [RouteConfig]
     public var defaultPool: String
+    public var protection: ProtectionConfig
 
     public init(
         listen: [HostPort], workers: Int? = nil, virtualHostDomains: [String] = [], timeouts: Timeouts = .init(),
-        drainTimeout: Duration = .seconds(30), pools: [PoolConfig], routes: [RouteConfig] = [], defaultPool: String
+        drainTimeout: Duration = .seconds(30), pools: [PoolConfig], routes: [RouteConfig] = [], defaultPool: String,
+        protection: ProtectionConfig = .init()
     ) {
+        self.protection = protection
         self.listen = listen
         self.workers = workers
         self.virtualHostDomains = virtualHostDomains
@@ -200,12 +203,14 @@ public struct PoolConfig: Sendable, Equatable {
     public var outlier: OutlierConfig
     public var retry: RetryConfig
     public var hedge: HedgeConfig
+    public var protection: NodeProtectionConfig
 
     public init(
         name: String, balancer: BalancerKind = .peakEWMA, nodes: [NodeConfig], maxIdlePerNode: Int = 256,
         health: HealthCheckConfig = .init(), outlier: OutlierConfig = .init(), retry: RetryConfig = .init(),
-        hedge: HedgeConfig = .init()
+        hedge: HedgeConfig = .init(), protection: NodeProtectionConfig = .init()
     ) {
+        self.protection = protection
         self.name = name
         self.balancer = balancer
         self.nodes = nodes
@@ -242,8 +247,11 @@ public struct RouteConfig: Sendable, Equatable {
     /// Pools in order of preference: reads fail over to the next when a pool has no healthy node.
     public var pools: [String]
     public var timeouts: TimeoutOverrides
+    /// The priority class of requests this route takes (overrides the tenant's).
+    public var priorityClass: String?
 
-    public init(name: String, match: RouteMatch, pools: [String], timeouts: TimeoutOverrides = .init()) {
+    public init(name: String, match: RouteMatch, pools: [String], timeouts: TimeoutOverrides = .init(), priorityClass: String? = nil) {
+        self.priorityClass = priorityClass
         self.name = name
         self.match = match
         self.pools = pools

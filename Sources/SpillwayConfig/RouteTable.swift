@@ -8,6 +8,8 @@ public struct RouteTable: Sendable {
         /// The route's pools, in order of preference.
         public let poolIndices: [Int]
         public let timeouts: Timeouts
+        /// The priority class the route gives its requests, if it names one.
+        public let priorityClass: String?
         let bucketIsGlob: Bool
 
         /// The primary pool.
@@ -23,10 +25,10 @@ public struct RouteTable: Sendable {
         entries = routes.map { route in
             Entry(
                 name: route.name, match: route.match, poolIndices: route.pools.map(index),
-                timeouts: route.timeouts.applied(to: timeouts),
+                timeouts: route.timeouts.applied(to: timeouts), priorityClass: route.priorityClass,
                 bucketIsGlob: route.match.bucket.map { $0.contains("*") || $0.contains("?") } ?? false)
         }
-        fallback = Entry(name: "default", match: RouteMatch(), poolIndices: [index(defaultPool)], timeouts: timeouts, bucketIsGlob: false)
+        fallback = Entry(name: "default", match: RouteMatch(), poolIndices: [index(defaultPool)], timeouts: timeouts, priorityClass: nil, bucketIsGlob: false)
     }
 
     public func route(for request: S3Request, method: S3Method) -> Entry {

@@ -1,7 +1,7 @@
 /// The header fields the gateway reads. All others pass through unlooked-at.
 enum KnownHeader {
     case host, contentLength, transferEncoding, connection, keepAlive, proxyConnection, te, upgrade, expect
-    case copySource, range, ifMatch, etag, contentRange, retryAfter, other
+    case copySource, range, ifMatch, etag, contentRange, retryAfter, authorization, other
 
     /// Case-insensitive match on the name bytes `[start, end)`.
     static func classify(_ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> KnownHeader {
@@ -19,7 +19,9 @@ enum KnownHeader {
             if matches(b, start, "connection") { return .connection }
             return matches(b, start, "keep-alive") ? .keepAlive : .other
         case 11: return matches(b, start, "retry-after") ? .retryAfter : .other
-        case 13: return matches(b, start, "content-range") ? .contentRange : .other
+        case 13:
+            if matches(b, start, "content-range") { return .contentRange }
+            return matches(b, start, "authorization") ? .authorization : .other
         case 14: return matches(b, start, "content-length") ? .contentLength : .other
         case 16: return matches(b, start, "proxy-connection") ? .proxyConnection : .other
         case 17:

@@ -11,6 +11,7 @@ public struct RequestHead: Sendable, Equatable {
     public var targetRange: Range<Int> = 0..<0
     public var minorVersion = 1
     public var hostRange: Range<Int>?
+    public var authorizationRange: Range<Int>?
     public var contentLength: Int?
     public var isChunked = false
     public var expectsContinue = false
@@ -90,6 +91,8 @@ public struct RequestHead: Sendable, Equatable {
                 head.hasCopySource = true
             case .range, .ifMatch:
                 head.hasRangeOrCondition = true
+            case .authorization:
+                head.authorizationRange = value
             case .other, .etag, .contentRange, .retryAfter:
                 break
             }
@@ -106,6 +109,20 @@ public struct RequestHead: Sendable, Equatable {
         head.contentLength = declaredLength
         if head.isChunked && head.minorVersion == 0 { throw .malformed("chunked framing in an HTTP/1.0 request") }
         return head
+    }
+
+    /// The values of every header line named `name` (lower-case), as ranges of `b`, in order.
+    public static func values(of name: String, in b: UnsafeRawBufferPointer) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        let wanted = Array(name.utf8)
+        var start = 0
+        while start < b.count, b[start] != 10 { start += 1 }  // skip the request line
+        try? HeaderLines.forEach(b, from: start + 1) { (_: KnownHeader, line, nameEnd, value) throws(HTTP1Error) in
+            guard nameEnd - line.lowerBound == wanted.count else { return }
+            for i in 0..<wanted.count where b[line.lowerBound + i] | 0x20 != wanted[i] | 0x20 { return }
+            out.append(value)
+        }
+        return out
     }
 
     private static func methodKind(_ b: UnsafeRawBufferPointer, _ n: Int) -> HTTPMethodKind {

@@ -169,3 +169,43 @@ struct PeakEWMATests {
         #expect(recovered[2] > 250, "recovered node got \(recovered)")
     }
 }
+
+@Suite("In-flight limits per node")
+struct NodeLimitTests {
+    @Test func aFullNodeTakesNoMoreAndAFullPoolSaysSo() {
+        var p = PoolHealth(kind: .leastOutstanding, weights: [1, 1], policy: .init(), maxInFlight: 2, at: t0)
+        let picks = (0..<4).compactMap { _ in p.pick(at: t0)?.node }
+        #expect(picks.sorted() == [0, 0, 1, 1])
+        #expect(p.pick(at: t0) == nil)
+        #expect(p.isFull(at: t0))
+        p.release(1)
+        #expect(!p.isFull(at: t0))
+        #expect(p.pick(at: t0)?.node == 1)
+    }
+
+    @Test func aFullPoolDoesNotPanicIntoUnhealthyNodes() {
+        var p = PoolHealth(kind: .leastOutstanding, weights: [1, 1], policy: .init(fall: 1), maxInFlight: 1, at: t0)
+        _ = p.probe(1, success: false, at: t0)
+        #expect(p.pick(at: t0)?.node == 0)
+        #expect(p.pick(at: t0) == nil)  // node 0 full, node 1 down: wait, do not panic
+        #expect(p.isFull(at: t0))
+    }
+
+    @Test func theAdaptiveLimitLowersANodesCapWhenItSlowsDown() {
+        var p = PoolHealth(kind: .leastOutstanding, weights: [1], policy: .init(), maxInFlight: 50, adaptive: true, at: t0)
+        var now = t0
+        for _ in 0..<20 {
+            now = now + .milliseconds(10)
+            let n = p.pick(at: now)!.node
+            _ = p.record(.success, node: n, firstByte: .milliseconds(2), at: now)
+            p.release(n)
+        }
+        for _ in 0..<40 {
+            now = now + .milliseconds(30)
+            let n = p.pick(at: now)!.node
+            _ = p.record(.success, node: n, firstByte: .milliseconds(40), at: now)
+            p.release(n)
+        }
+        #expect((p.nodes[0].limit ?? 50) < 20)
+    }
+}

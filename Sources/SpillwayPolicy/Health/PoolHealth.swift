@@ -34,6 +34,17 @@ public struct PoolHealth: Sendable {
         public var latency: PeakEWMA
         public var inFlight = 0
         public var ejections = 0
+        /// The most requests in flight this node may have (nil: no limit), and the adaptive limit below it.
+        public var maxInFlight: Int?
+        public var adaptive: AdaptiveLimit?
+
+        /// The in-flight cap now: the adaptive limit, never above the configured one.
+        public var limit: Int? {
+            guard let maxInFlight else { return nil }
+            return min(maxInFlight, adaptive?.limit ?? maxInFlight)
+        }
+
+        public var hasRoom: Bool { limit.map { inFlight < $0 } ?? true }
 
         public func isEligible(at now: Moment) -> Bool {
             !drained && probe.healthy && !outlier.isEjected(at: now) && !(throttledUntil.map { now < $0 } ?? false)
@@ -58,14 +69,19 @@ public struct PoolHealth: Sendable {
     private var ticket: UInt64 = 0
     private var rng: SplitMix64
 
-    public init(kind: BalancerKind, weights: [Int], drained: [Bool]? = nil, policy: Policy, at now: Moment, seed: UInt64 = 0x5EED) {
+    public init(
+        kind: BalancerKind, weights: [Int], drained: [Bool]? = nil, policy: Policy, maxInFlight: Int? = nil,
+        adaptive: Bool = false, at now: Moment, seed: UInt64 = 0x5EED
+    ) {
         self.policy = policy
         self.kind = kind
         self.balancer = Balancer(kind: kind == .roundRobin ? .roundRobin : .leastOutstanding, weights: weights)
         self.nodes = weights.enumerated().map { i, w in
             Node(
                 weight: max(1, w), drained: drained?[i] ?? false, probe: ProbeState(rise: policy.rise, fall: policy.fall),
-                outlier: OutlierState(policy: policy.outlier), throttledUntil: nil, latency: PeakEWMA(at: now))
+                outlier: OutlierState(policy: policy.outlier), throttledUntil: nil, latency: PeakEWMA(at: now),
+                maxInFlight: maxInFlight,
+                adaptive: adaptive ? AdaptiveLimit(minimum: 1, maximum: maxInFlight ?? 256, initial: maxInFlight) : nil)
         }
         self.budget = RetryBudget(policy: policy.retryBudget, at: now)
         self.latencies = LatencyDigest(percentile: policy.hedgePercentile)
@@ -82,11 +98,13 @@ public struct PoolHealth: Sendable {
     }
 
     /// Picks a node for a new attempt and counts it in flight. `excluding` is a bit per node already tried.
+    /// Nil when no node can take it: none is undrained, or every healthy one is at its in-flight limit
+    /// (then `isFull` says so, and the request may queue).
     public mutating func pick(excluding: UInt64 = 0, at now: Moment) -> Pick? {
         ticket &+= 1
         let healthy = View(pool: self, excluding: excluding, now: now, ignoreHealth: false)
         var chosen = choose(healthy, at: now).map { Pick(node: $0, panic: false) }
-        if chosen == nil {
+        if chosen == nil && !isFull(excluding: excluding, at: now) {
             let anyUndrained = View(pool: self, excluding: excluding, now: now, ignoreHealth: true)
             chosen = choose(anyUndrained, at: now).map { Pick(node: $0, panic: true) }
         }
@@ -116,6 +134,16 @@ public struct PoolHealth: Sendable {
         nodes[i].latency.estimate(at: now) * Double(nodes[i].inFlight + 1) / Double(nodes[i].weight)
     }
 
+    /// Every healthy node (not excluded) is at its in-flight limit.
+    public func isFull(excluding: UInt64 = 0, at now: Moment) -> Bool {
+        var healthy = 0
+        for i in nodes.indices where excluding & (1 << UInt64(i)) == 0 && nodes[i].isEligible(at: now) {
+            if nodes[i].hasRoom { return false }
+            healthy += 1
+        }
+        return healthy > 0
+    }
+
     struct View: BackendLoadView {
         let pool: PoolHealth
         let excluding: UInt64
@@ -123,7 +151,7 @@ public struct PoolHealth: Sendable {
         let ignoreHealth: Bool
         var backendCount: Int { pool.nodes.count }
         func isEligible(_ i: Int) -> Bool {
-            guard excluding & (1 << UInt64(i)) == 0 else { return false }
+            guard excluding & (1 << UInt64(i)) == 0, pool.nodes[i].hasRoom else { return false }
             return ignoreHealth ? !pool.nodes[i].drained : pool.nodes[i].isEligible(at: now)
         }
         func inFlight(_ i: Int) -> Int { pool.nodes[i].inFlight }
@@ -143,6 +171,12 @@ public struct PoolHealth: Sendable {
         if let firstByte {
             nodes[node].latency.observe(firstByte, at: now)
             if outcome == .success { latencies.record(firstByte) }
+        }
+        let inFlight = nodes[node].inFlight
+        switch outcome {
+        case .success, .throttled: nodes[node].adaptive?.record(firstByte: firstByte, inFlight: inFlight, at: now)
+        case .timeout, .reset, .serverError: nodes[node].adaptive?.record(firstByte: nil, inFlight: inFlight, at: now)
+        case .connectFailed: break
         }
         switch outcome {
         case .throttled(let retryAfter):

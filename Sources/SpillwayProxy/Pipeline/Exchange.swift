@@ -30,6 +30,7 @@ final class Exchange {
     private let forwardHead: ByteBuffer
     private let target: String
     private let requestHasBody: Bool
+    private let authorization: Substring?
 
     // Attempts
     private var live: [Attempt] = []
@@ -59,6 +60,16 @@ final class Exchange {
     private var finished = false
     private lazy var requestID = worker.nextRequestID()
 
+    // Protection
+    private let protection: Protection
+    private let identity: Identity
+    private var ticket: Protection.Ticket?
+    private var queued: (pool: PoolRuntime, id: UInt64, deadline: NIODeadline)?
+    private var pacedUntil: NIODeadline?
+    private var pacesReads = false
+    private var pacesWrites = false
+    private var chunkChain: ChunkSignatureVerifier?
+
     init(head: RequestHead, headBytes: ByteBuffer, client: ClientConnection, state: ProxyState) {
         self.client = client
         self.worker = client.worker
@@ -76,6 +87,13 @@ final class Exchange {
         requestHasBody = head.bodyFraming != .none
         requestEnded = !requestHasBody
         lastActivity = .now()
+        protection = state.protection
+        let authorization = head.authorizationRange.flatMap {
+            headBytes.getString(at: base + $0.lowerBound, length: $0.count)
+        }.map { Substring($0) }
+        let accessKey = SignedRequest.accessKey(authorization: authorization, query: RequestClassifier.split(target).query)
+        identity = state.protection.identify(accessKey: accessKey, address: client.remoteIP, routeClass: route.priorityClass)
+        self.authorization = authorization
         if requestHasBody {
             let cap = pools[0].config.retry.replayBufferBytes
             if cap > 0 && (head.contentLength.map { $0 <= cap } ?? head.isChunked) { replay = ReplayBuffer(cap: cap) }
@@ -86,8 +104,58 @@ final class Exchange {
     var initialDeadline: NIODeadline { lastActivity + TimeAmount(route.timeouts.idle) }
 
     func start() {
-        pools[0].depositRetryBudget(at: Moment(lastActivity))
+        let now = Moment(lastActivity)
+        if protection.config.identity.verifySignatures, let refusal = verifySignature() {
+            fail(refusal)
+            return
+        }
+        if protection.isActive {
+            switch protection.admit(identity, operation: request.operation.operationClass, bucket: request.bucket, at: now) {
+            case .shed(let retryAfter, let reason):
+                shed(reason, retryAfter: retryAfter)
+                return
+            case .admitted(let ticket):
+                self.ticket = ticket
+                pacesReads = protection.paces(ticket, .read)
+                pacesWrites = protection.paces(ticket, .write)
+            }
+        }
+        pools[0].depositRetryBudget(at: now)
         launch(.first)
+    }
+
+    /// SigV4 at the edge: a forged or expired request is refused here and never reaches storage.
+    private func verifySignature() -> S3Error? {
+        let (path, query) = RequestClassifier.split(target)
+        let head = forwardHead
+        let secrets = protection.config.identity.credentials
+        let method = String(decoding: head.readableBytesView[head.readerIndex..<(head.readerIndex + self.head.methodRange.count)], as: UTF8.self)
+        let result = head.withUnsafeReadableBytes { b in
+            SigV4Verifier.verify(
+                method: method, path: path, query: query, authorization: authorization,
+                headerValues: { name in
+                    RequestHead.values(of: name, in: b).map { String(decoding: UnsafeRawBufferPointer(rebasing: b[$0]), as: UTF8.self) }
+                },
+                secret: { secrets[$0] }, now: Int(worker.wallClockSeconds()),
+                maxSkewSeconds: Int(protection.config.identity.maxClockSkew.seconds))
+        }
+        switch result {
+        case .success(let verified):
+            chunkChain = verified.streaming
+            return nil
+        case .failure(let failure):
+            worker.logger.notice(
+                "request refused at the edge", metadata: ["request-id": "\(requestID)", "tenant": "\(identity.tenant)", "why": "\(failure)"])
+            return failure.error
+        }
+    }
+
+    /// Over a limit: `503 SlowDown`, which every S3 SDK backs off from, before any byte reaches storage.
+    private func shed(_ reason: String, retryAfter: Duration) {
+        let seconds = max(1, Int((retryAfter.seconds).rounded(.up)))
+        worker.logger.info(
+            "request shed", metadata: ["request-id": "\(requestID)", "tenant": "\(identity.tenant)", "class": "\(identity.className)", "why": "\(reason)"])
+        fail(S3Error(.slowDown, "Please reduce your request rate: \(reason).", retryAfterSeconds: seconds))
     }
 
     // MARK: - Attempts
@@ -95,10 +163,16 @@ final class Exchange {
     private func launch(_ kind: Attempt.Kind, head attemptHead: ByteBuffer? = nil) {
         guard !finished else { return }
         let now = NIODeadline.now()
-        guard let (pool, node) = choose(at: Moment(now)) else {
-            if live.isEmpty && winner == nil && !responseStarted { fail(Self.noNodeError(pool: pools[0].name, after: lastFailure)) }
+        guard let (pool, node) = choose(at: Moment(now), kind: kind) else {
+            if queued == nil, live.isEmpty && winner == nil && !responseStarted {
+                fail(Self.noNodeError(pool: pools[0].name, after: lastFailure))
+            }
             return
         }
+        start(kind, on: pool, node: node, head: attemptHead, at: now)
+    }
+
+    private func start(_ kind: Attempt.Kind, on pool: PoolRuntime, node: Int, head attemptHead: ByteBuffer?, at now: NIODeadline) {
         attemptsMade += 1
         tried |= 1 << UInt64(node)
         let attempt = Attempt(exchange: self, pool: pool, node: node, kind: kind, head: attemptHead ?? forwardHead, at: now)
@@ -126,7 +200,30 @@ final class Exchange {
 
     /// The pool and node for the next attempt: the first healthy node along the route's pools, else
     /// (the panic rule) any undrained node of the first pool that has one.
-    private func choose(at now: Moment) -> (PoolRuntime, Int)? {
+    private func choose(at now: Moment, kind: Attempt.Kind) -> (PoolRuntime, Int)? {
+        // The first pool's nodes may all be at their in-flight limit: then the request waits its turn.
+        if poolCursor == 0, pools[0].config.protection.maxInFlightPerNode != nil {
+            let pool = pools[0]
+            let deadline = NIODeadline.now() + TimeAmount(pool.config.protection.queueTimeout)
+            let bound = NIOLoopBound(self, eventLoop: worker.eventLoop)
+            let loop = worker.eventLoop
+            let waiter = PoolRuntime.Waiter { node in loop.execute { bound.value.dispatched(node, kind: kind) } }
+            switch pool.acquire(excluding: tried, at: now, queueAs: identity, deadline: Moment(deadline), waiter: waiter) {
+            case .node(let node, _):
+                return (pool, node)
+            case .queued(let id):
+                queued = (pool, id, deadline)
+                protection.countQueued(identity)
+                client.armTimer(deadline)
+                return nil
+            case .shed:
+                protection.countShed(identity)
+                shed("every node of pool \(pool.name) is at its in-flight limit", retryAfter: .seconds(1))
+                return nil
+            case .none:
+                break
+            }
+        }
         var fallback: (cursor: Int, pick: PoolHealth.Pick)?
         for cursor in poolCursor..<pools.count {
             guard let pick = pools[cursor].pick(excluding: cursor == poolCursor ? tried : 0, at: now) else { continue }
@@ -140,6 +237,24 @@ final class Exchange {
         guard let fallback else { return nil }
         moveTo(fallback.cursor)
         return (pools[fallback.cursor], fallback.pick.node)
+    }
+
+    /// A node with room was reserved for this queued request (nil: pushed out by a more important one).
+    private func dispatched(_ node: Int?, kind: Attempt.Kind) {
+        guard let wait = queued else {
+            if let node { pools[0].release(node) }  // the wait had already ended
+            return
+        }
+        queued = nil
+        guard !finished else {
+            if let node { wait.pool.release(node) }
+            return
+        }
+        guard let node else {
+            shed("a more important request took this one's place in the queue", retryAfter: .seconds(1))
+            return
+        }
+        start(kind, on: wait.pool, node: node, head: nil, at: .now())
     }
 
     private func moveTo(_ cursor: Int) {
@@ -189,6 +304,16 @@ final class Exchange {
     func clientBody(_ bytes: ByteBuffer) {
         guard !finished else { return }
         lastActivity = .now()
+        if chunkChain != nil {
+            let ok = bytes.withUnsafeReadableBytes { b in (try? chunkChain!.consume(b)) != nil }
+            guard ok else {
+                worker.logger.notice("a chunk signature did not match; the upload is cut", metadata: ["request-id": "\(requestID)"])
+                closeAll()  // the node never gets a complete body
+                fail(S3Error(.signatureDoesNotMatch, "A chunk signature does not match its data."))
+                return
+            }
+        }
+        if pacesWrites, let ticket { pace(protection.pace(ticket, .write, bytes: bytes.readableBytes, at: Moment(lastActivity))) }
         if replay != nil, !(replay!.append(bytes)) {
             // Past the replay cap: this request can no longer be sent again once its body is out.
             if bodyConnection == nil { unsent = replay!.parts }
@@ -223,13 +348,14 @@ final class Exchange {
     /// client that goes away is noticed (and its node request cancelled) at once.
     var wantsClientBytes: Bool {
         if requestEnded || finished { return true }
+        if pacedUntil != nil { return false }
         return bodyConnection?.isWritable ?? false
     }
 
     /// Whether `attempt`'s node connection may read now. Only the attempt streaming to the client waits
     /// for the client; the others read their heads at once (a resume or a hedge must not wait for a
     /// client that is full of the bytes before it).
-    func clientCanTakeBytes(from attempt: Attempt) -> Bool { attempt !== winner || client.isWritable }
+    func clientCanTakeBytes(from attempt: Attempt) -> Bool { attempt !== winner || (client.isWritable && pacedUntil == nil) }
 
     func clientBecameWritable() {
         for attempt in live { attempt.connection?.resumeReads() }
@@ -341,6 +467,15 @@ final class Exchange {
         lastActivity = .now()
         clientBodyBytes += bytes.readableBytes
         client.write(bytes)
+        if pacesReads, let ticket { pace(protection.pace(ticket, .read, bytes: bytes.readableBytes, at: Moment(lastActivity))) }
+    }
+
+    /// Bandwidth pacing: hold reads on the sending side for `delay`, so the stream keeps to the rate.
+    private func pace(_ delay: Duration) {
+        guard delay > .milliseconds(1) else { return }
+        let until = NIODeadline.now() + TimeAmount(delay)
+        pacedUntil = max(pacedUntil ?? until, until)
+        client.armTimer(pacedUntil!)
     }
 
     func nodeReadComplete() { client.flush() }
@@ -480,6 +615,11 @@ final class Exchange {
         winner = nil
         retryAt = nil
         hedgeAt = nil
+        if let wait = queued, wait.pool.cancelWait(wait.id) { queued = nil }
+        if let ticket {
+            protection.finish(ticket)
+            self.ticket = nil
+        }
     }
 
     // MARK: - Deadlines
@@ -490,6 +630,29 @@ final class Exchange {
         guard !finished else { return nil }
         var next: NIODeadline?
         func consider(_ d: NIODeadline) { next = next.map { min($0, d) } ?? d }
+        if let wait = queued {
+            if now >= wait.deadline {
+                if wait.pool.cancelWait(wait.id) {
+                    queued = nil
+                    protection.countShed(identity)
+                    shed("no node of pool \(wait.pool.name) had room within \(wait.pool.config.protection.queueTimeout)", retryAfter: .seconds(1))
+                    return nil
+                }
+            } else {
+                consider(wait.deadline)
+            }
+        }
+        if let until = pacedUntil {
+            if now >= until {
+                pacedUntil = nil
+                lastActivity = now
+                winner?.connection?.resumeReads()
+                client.resumeReads()
+            } else {
+                consider(until)
+                lastActivity = now  // pausing on purpose is not a stall
+            }
+        }
         let t = route.timeouts
         for attempt in live where attempt.connection != nil {
             if attempt.answeredAt == nil, let sent = attempt.requestSentAt {

@@ -8,14 +8,16 @@ import Synchronization
 final class ProxyState: Sendable {
     let snapshot: Snapshot
     let pools: [PoolRuntime]
+    let protection: Protection
 
-    init(snapshot: Snapshot, pools: [PoolRuntime]) {
+    init(snapshot: Snapshot, pools: [PoolRuntime], protection: Protection) {
         self.snapshot = snapshot
         self.pools = pools
+        self.protection = protection
     }
 
     /// Resolves every node address. Fails with a message that names the node when one cannot be resolved.
-    static func build(snapshot: Snapshot, slots: SlotAllocator, logger: Logger) throws -> ProxyState {
+    static func build(snapshot: Snapshot, slots: SlotAllocator, protection: Protection, logger: Logger) throws -> ProxyState {
         var pools: [PoolRuntime] = []
         let now = Moment.now()
         for poolConfig in snapshot.config.pools {
@@ -32,7 +34,7 @@ final class ProxyState: Sendable {
             }
             pools.append(PoolRuntime(config: poolConfig, backends: backends, logger: logger, now: now))
         }
-        return ProxyState(snapshot: snapshot, pools: pools)
+        return ProxyState(snapshot: snapshot, pools: pools, protection: protection)
     }
 }
 

@@ -31,6 +31,11 @@ final class ClientConnection: ChannelDuplexHandler {
     private var timer: Scheduled<Void>?
     private var timerDeadline = NIODeadline.distantFuture
     private(set) var isClosed = false
+    /// The client's IP address, for tenants identified by address and per-address connection limits.
+    private(set) var remoteIP: String?
+    /// This connection is over its address's connection limit: its first request is answered with SlowDown.
+    private var overConnectionLimit = false
+    private var countedConnection = false
 
     init(worker: Worker) {
         self.worker = worker
@@ -44,12 +49,18 @@ final class ClientConnection: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         worker.register(self)
+        remoteIP = context.channel.remoteAddress?.ipAddress
+        if let ip = remoteIP {
+            countedConnection = worker.state.load().protection.connectionOpened(from: ip)
+            overConnectionLimit = !countedConnection
+        }
         if worker.draining { closeAfterExchange = true }
         armTimer(NIODeadline.now() + worker.state.load().clientIdle)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         worker.unregister(self)
+        if countedConnection, let ip = remoteIP { worker.state.load().protection.connectionClosed(from: ip) }
         timer?.cancel()
         timer = nil
         self.context = nil
@@ -165,6 +176,11 @@ final class ClientConnection: ChannelDuplexHandler {
 
     private func begin(_ head: RequestHead, _ headBytes: ByteBuffer) {
         lastActivity = .now()
+        if overConnectionLimit {
+            let error = S3Error(.slowDown, "Too many connections from \(remoteIP ?? "this address"); please reduce them.", retryAfterSeconds: 1)
+            writeError(error, resource: "/", requestID: worker.nextRequestID(), close: true)
+            return
+        }
         let exchange = Exchange(head: head, headBytes: headBytes, client: self, state: worker.state.load())
         self.exchange = exchange
         let framing = head.bodyFraming

@@ -17,8 +17,11 @@ public final class GatewayServer: Sendable {
     public init(snapshot: Snapshot, logger: Logger) throws {
         self.logger = logger
         let threads = snapshot.config.workers ?? System.coreCount
-        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        store = ProxyStateStore(try ProxyState.build(snapshot: snapshot, slots: slots, logger: logger))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.group = group
+        let fleet = snapshot.config.protection.fleet.map { FleetLimiter(config: $0, group: group, logger: logger) }
+        let protection = Protection(config: snapshot.config.protection, fleet: fleet, logger: logger)
+        store = ProxyStateStore(try ProxyState.build(snapshot: snapshot, slots: slots, protection: protection, logger: logger))
         prober = ActiveProber(pools: store.load().pools, group: group, logger: logger)
         var workers: [ObjectIdentifier: Worker] = [:]
         for (index, loop) in group.makeIterator().enumerated() {

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import NIOCore
 import SpillwayPolicy
@@ -33,6 +38,13 @@ final class Worker: @unchecked Sendable {
 
     /// A random number in [0, 1), for jitter.
     func random() -> Double { rng.unit() }
+
+    /// Wall-clock seconds since 1970 (signatures carry wall-clock times).
+    func wallClockSeconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec)
+    }
 
     func register(_ handler: ClientConnection) {
         connections[ObjectIdentifier(handler)] = handler

@@ -1,0 +1,174 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SpillwayConfig
+
+/// The smallest Redis client the fleet limiter needs: one connection, commands pipelined, RESP2
+/// integer and error replies, reconnect on failure. Everything runs on one event loop.
+final class RedisClient: @unchecked Sendable {
+    typealias Completion = @Sendable (Result<Int, RedisError>) -> Void
+
+    enum RedisError: Error, CustomStringConvertible {
+        case unreachable(String)
+        case server(String)
+        case timeout
+
+        var description: String {
+            switch self {
+            case .unreachable(let why): "unreachable: \(why)"
+            case .server(let message): "error reply: \(message)"
+            case .timeout: "no reply in time"
+            }
+        }
+    }
+
+    private let address: HostPort
+    private let loop: EventLoop
+    private let logger: Logger
+    // Loop-confined state.
+    private var channel: Channel?
+    private var connecting = false
+    private var waitingToSend: [(ByteBuffer, Completion)] = []
+    private var awaitingReply: [Completion] = []
+    private var lastFailure: NIODeadline?
+    static let replyTimeout = TimeAmount.milliseconds(500)
+
+    init(address: HostPort, group: EventLoopGroup, logger: Logger) {
+        self.address = address
+        self.loop = group.next()
+        self.logger = logger
+    }
+
+    /// `INCRBY key amount` and `EXPIRE key expiry`, atomically; replies with the new value.
+    func incrementWithExpiry(_ key: String, by amount: Int, expirySeconds: Int, completion: @escaping Completion) {
+        let script = "local v = redis.call('INCRBY', KEYS[1], ARGV[1]); redis.call('EXPIRE', KEYS[1], ARGV[2]); return v"
+        let command = Self.encode(["EVAL", script, "1", key, String(amount), String(expirySeconds)])
+        loop.execute { self.send(command, completion) }
+    }
+
+    private func send(_ command: ByteBuffer, _ completion: @escaping Completion) {
+        if let channel, channel.isActive {
+            awaitingReply.append(completion)
+            channel.writeAndFlush(command, promise: nil)
+            armTimeout(expecting: awaitingReply.count)
+            return
+        }
+        // Do not hammer an unreachable Redis: after a failure, wait a second before connecting again.
+        if let lastFailure, NIODeadline.now() - lastFailure < .seconds(1) {
+            completion(.failure(.unreachable("recently failed")))
+            return
+        }
+        waitingToSend.append((command, completion))
+        guard !connecting else { return }
+        connecting = true
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        ClientBootstrap(group: loop)
+            .connectTimeout(.milliseconds(500))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ReplyHandler(client: bound.value))
+                }
+            }
+            .connect(host: address.host, port: address.port)
+            .whenComplete { result in
+                let client = bound.value
+                client.connecting = false
+                switch result {
+                case .success(let channel):
+                    client.channel = channel
+                    let queued = client.waitingToSend
+                    client.waitingToSend = []
+                    for (command, completion) in queued { client.send(command, completion) }
+                case .failure(let error):
+                    client.lastFailure = .now()
+                    let queued = client.waitingToSend
+                    client.waitingToSend = []
+                    for (_, completion) in queued { completion(.failure(.unreachable("\(error)"))) }
+                }
+            }
+    }
+
+    private func armTimeout(expecting depth: Int) {
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let channel = self.channel
+        loop.scheduleTask(in: Self.replyTimeout) {
+            let client = bound.value
+            // Still waiting for at least this many replies on the same connection: Redis is stuck.
+            if client.channel === channel, client.awaitingReply.count >= depth {
+                client.failAll(.timeout)
+                channel?.close(promise: nil)
+            }
+        }
+    }
+
+    fileprivate func reply(_ result: Result<Int, RedisError>) {
+        guard !awaitingReply.isEmpty else { return }
+        awaitingReply.removeFirst()(result)
+    }
+
+    fileprivate func connectionLost() {
+        channel = nil
+        lastFailure = .now()
+        failAll(.unreachable("connection lost"))
+    }
+
+    private func failAll(_ error: RedisError) {
+        let pending = awaitingReply
+        awaitingReply = []
+        for completion in pending { completion(.failure(error)) }
+    }
+
+    static func encode(_ parts: [String]) -> ByteBuffer {
+        var out = ByteBuffer()
+        out.writeString("*\(parts.count)\r\n")
+        for part in parts { out.writeString("$\(part.utf8.count)\r\n\(part)\r\n") }
+        return out
+    }
+}
+
+/// Parses RESP2 replies: integers (`:`), errors (`-`), simple strings (`+`) and bulk strings (`$`).
+private final class ReplyHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let client: RedisClient
+    private var buffer = ByteBuffer()
+
+    init(client: RedisClient) { self.client = client }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        buffer.writeBuffer(&incoming)
+        while let line = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")).map({ $0 - buffer.readerIndex }) {
+            guard line >= 1, let text = buffer.getString(at: buffer.readerIndex, length: line - 1) else { break }
+            let kind = text.first
+            let rest = String(text.dropFirst())
+            if kind == "$" {
+                // A bulk string: the length line, then the bytes and CRLF.
+                guard let n = Int(rest) else { break }
+                let total = line + 1 + (n >= 0 ? n + 2 : 0)
+                guard buffer.readableBytes >= total else { return }
+                let value = n >= 0 ? buffer.getString(at: buffer.readerIndex + line + 1, length: n) : nil
+                buffer.moveReaderIndex(forwardBy: total)
+                client.reply(value.flatMap(Int.init).map { .success($0) } ?? .failure(.server("unexpected reply \(value ?? "nil")")))
+                continue
+            }
+            buffer.moveReaderIndex(forwardBy: line + 1)
+            switch kind {
+            case ":": client.reply(Int(rest).map { .success($0) } ?? .failure(.server("bad integer")))
+            case "-": client.reply(.failure(.server(rest)))
+            case "+": client.reply(.success(0))
+            default: client.reply(.failure(.server("unexpected reply")))
+            }
+        }
+        buffer.discardReadBytes()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        client.connectionLost()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}
