@@ -37,7 +37,8 @@ pip_install() {
 }
 
 case "$what" in
-  demo|tests) pip_install ;;
+  demo) pip_install ;;
+  tests) pip_install; apt_install redis-server:redis-server ;;
   bench) pip_install; apt_install nginx:nginx haproxy:haproxy wrk:wrk ;;
   *) fail "usage: scripts/setup.sh demo|tests|bench" ;;
 esac

@@ -599,7 +599,96 @@ def many_gets(args):
     return {"warm_rss_kib": warm, "end_rss_kib": rss_kib(args.pid), "statuses": sorted(statuses)}
 
 
+def retried_gets(args):
+    """--count GETs of one object with boto3's standard retry mode on (as production clients run):
+    reports how many retries the SDK made and whether every GET finally succeeded."""
+    s3 = client(args, retries=10)
+    ensure_bucket(s3, args.bucket)
+    s3.put_object(Bucket=args.bucket, Key=args.key, Body=b"x" * args.size)
+    started = time.monotonic()
+    retries = errors = 0
+    for _ in range(args.count):
+        try:
+            r = s3.get_object(Bucket=args.bucket, Key=args.key)
+            r["Body"].read()
+            retries += r["ResponseMetadata"].get("RetryAttempts", 0)
+        except Exception:  # noqa: BLE001
+            errors += 1
+    return {"retries": retries, "errors": errors, "seconds": time.monotonic() - started}
+
+
+def hammer(args):
+    """--threads clients GET as fast as they can for --duration seconds (retries off); counts
+    successes and refusals per second."""
+    s3s = [client(args) for _ in range(args.threads)]
+    ensure_bucket(s3s[0], args.bucket)
+    try:
+        s3s[0].put_object(Bucket=args.bucket, Key=args.key, Body=b"x" * args.size)
+    except ClientError:
+        pass
+    ok, refused, other = [0], [0], {}
+    lock = threading.Lock()
+    deadline = time.monotonic() + args.duration
+
+    def work(s3):
+        while time.monotonic() < deadline:
+            try:
+                s3.get_object(Bucket=args.bucket, Key=args.key)["Body"].read()
+                with lock:
+                    ok[0] += 1
+            except Exception as e:  # noqa: BLE001
+                code = error_code(e)
+                with lock:
+                    if code == "SlowDown":
+                        refused[0] += 1
+                    else:
+                        other[code] = other.get(code, 0) + 1
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in s3s]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"ok": ok[0], "slowdown": refused[0], "other": other, "seconds": time.monotonic() - started}
+
+
+def presign_expired(args):
+    s3 = client(args)
+    ensure_bucket(s3, args.bucket)
+    s3.put_object(Bucket=args.bucket, Key=args.key, Body=b"soon gone")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": args.bucket, "Key": args.key}, ExpiresIn=1)
+    time.sleep(2.2)
+    try:
+        with urllib.request.urlopen(url) as r:
+            return {"status": r.status, "body": r.read().decode()}
+    except urllib.error.HTTPError as e:
+        return {"status": e.code, "body": e.read().decode()}
+
+
+def tampered(args):
+    """A correctly signed GET whose signed header is changed after signing, sent as is."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = urlparse(args.endpoint)
+    request = AWSRequest(method="GET", url=f"{args.endpoint}/{args.bucket}/{args.key}",
+                         headers={"x-amz-meta-note": "original", "x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    SigV4Auth(Credentials(args.cluster["access_key"], args.cluster["secret_key"]), "s3", args.cluster["region"]).add_auth(request)
+    headers = dict(request.headers.items())
+    headers["x-amz-meta-note"] = "changed"
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    conn.request("GET", f"/{args.bucket}/{args.key}", headers=headers)
+    r = conn.getresponse()
+    return {"status": r.status, "body": r.read().decode()}
+
+
 SCENARIOS = {
+    "retried-gets": retried_gets,
+    "hammer": hammer,
+    "presign-expired": presign_expired,
+    "tampered": tampered,
     "many-gets": many_gets,
     "timed-gets": timed_gets,
     "mixed": mixed,
@@ -651,7 +740,8 @@ def main():
         # An S3 error the client could not get past: reported as data, with its own exit status.
         meta = e.response.get("ResponseMetadata", {})
         json.dump({"error": error_code(e), "status": meta.get("HTTPStatusCode"),
-                   "request_id": meta.get("RequestId"), "message": str(e)}, sys.stdout)
+                   "request_id": meta.get("RequestId"), "message": str(e),
+                   "retry_after": meta.get("HTTPHeaders", {}).get("retry-after")}, sys.stdout)
         sys.stdout.write("\n")
         sys.exit(3)
     json.dump(result, sys.stdout)

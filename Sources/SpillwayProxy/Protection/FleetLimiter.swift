@@ -16,6 +16,8 @@ final class FleetLimiter: Sendable {
         var tokens = 0
         var exhausted = false  // Redis said the second's budget is spent
         var fetching = false
+        /// Requests admitted on credit while the second's first lease was on its way (repaid from it).
+        var borrowed = 0
         var local: TokenBucket?
     }
 
@@ -56,12 +58,18 @@ final class FleetLimiter: Sendable {
                 lease.second = second
                 lease.tokens = 0
                 lease.exhausted = false
+                lease.borrowed = 0
             }
             if lease.tokens == 0 && !lease.exhausted && !lease.fetching {
                 lease.fetching = true
                 fetch = (second, min(batch, allowed))
             }
-            guard lease.tokens > 0 else { return false }
+            guard lease.tokens > 0 else {
+                // No request waits on Redis: while a lease is on its way, admit up to one batch on credit.
+                guard lease.fetching && !lease.exhausted && lease.borrowed < min(batch, allowed) else { return false }
+                lease.borrowed += 1
+                return true
+            }
             lease.tokens -= 1
             // Ask for the next batch before this one runs out.
             if lease.tokens <= batch / 2 && !lease.exhausted && !lease.fetching {
@@ -90,6 +98,9 @@ final class FleetLimiter: Sendable {
                     // Only the part of this batch inside the second's budget is ours.
                     let granted = max(0, min(amount, allowed - (total - amount)))
                     lease.tokens += granted
+                    let repaid = min(lease.borrowed, lease.tokens)
+                    lease.tokens -= repaid
+                    lease.borrowed -= repaid
                     if total >= allowed { lease.exhausted = true }
                 case .failure(let error):
                     if self.reachable.exchange(false, ordering: .relaxed) {

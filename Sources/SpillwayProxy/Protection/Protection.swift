@@ -49,8 +49,9 @@ final class Protection: Sendable {
             for (cls, rate) in limits.requestsPerSecond {
                 rates[cls] = TokenBucket(rate: rate, capacity: max(1, rate * limits.burst.seconds), at: now)
             }
-            read = limits.readBytesPerSecond.map { TokenBucket(rate: $0, capacity: max(64 * 1024, $0 * 0.1), at: now) }
-            write = limits.writeBytesPerSecond.map { TokenBucket(rate: $0, capacity: max(64 * 1024, $0 * 0.1), at: now) }
+            // A small burst (20 ms of the rate): the stream keeps to the rate from its first bytes.
+            read = limits.readBytesPerSecond.map { TokenBucket(rate: $0, capacity: max(16 * 1024, $0 * 0.02), at: now) }
+            write = limits.writeBytesPerSecond.map { TokenBucket(rate: $0, capacity: max(16 * 1024, $0 * 0.02), at: now) }
         }
     }
 

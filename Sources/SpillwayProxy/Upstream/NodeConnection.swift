@@ -64,9 +64,11 @@ final class NodeConnection: ChannelDuplexHandler {
         context?.close(promise: nil)
     }
 
-    /// The client can take bytes again: release a held read.
+    /// The client can take bytes again: release a held read, unless something else still holds it
+    /// (bandwidth pacing, or a client that is full again).
     func resumeReads() {
         guard readPending, let context else { return }
+        if let attempt, !attempt.exchange.clientCanTakeBytes(from: attempt) { return }
         readPending = false
         context.read()
     }

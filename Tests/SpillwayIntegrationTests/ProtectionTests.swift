@@ -1,0 +1,177 @@
+import Foundation
+import Testing
+
+/// Storage protection through the gateway, with boto3 as the client.
+@Suite("Storage protection and QoS", .serialized)
+struct ProtectionTests {
+    func config(_ cluster: Cluster, _ extra: String, pool: String = "") -> String {
+        """
+        listen: 127.0.0.1:0
+        pools:
+          - name: cluster
+            nodes: [\(cluster.nodeURLs.joined(separator: ", "))]
+            health: { preset: none }
+        \(pool.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+        \(extra)
+        """
+    }
+
+    @Test func aTenantOverItsRateGetsSlowDownAndBotoRetriesGetThrough() async throws {
+        let cluster = try await SharedCluster.shared.get()
+        let gateway = try Gateway(config: config(cluster, """
+            tenants:
+              - name: team-a
+                access_keys: [\(cluster.accessKey)]
+                limits: { requests: { read: 5, write: 5 }, burst: 1s }
+            """))
+        // Client retries off: the eleventh quick GET is refused, in S3's language, with Retry-After.
+        let refused = try boto("timed-gets", endpoint: gateway.endpoint, cluster: cluster,
+                               ["--bucket", "rate-limited", "--count", "12", "--size", "100"], allowS3Error: true)
+        let errors = refused["gets"].array.compactMap { $0["error"].string } + [refused["error"].string].compactMap { $0 }
+        #expect(errors.contains("SlowDown"), "\(refused)")
+        // boto3's standard retry mode backs off and gets every GET through.
+        let retried = try boto("retried-gets", endpoint: gateway.endpoint, cluster: cluster,
+                               ["--bucket", "rate-limited", "--key", "r", "--count", "15", "--size", "100"])
+        #expect(retried["errors"].int == 0)
+        #expect((retried["retries"].int ?? 0) > 0)
+        #expect(gateway.log.contains("request shed"))
+    }
+
+    @Test func theShedAnswerIsAnS3SlowDownWithRetryAfter() async throws {
+        let cluster = try await SharedCluster.shared.get()
+        let gateway = try Gateway(config: config(cluster, """
+            default_limits: { requests: { read: 1 }, burst: 1s }
+            """))
+        _ = try? boto("put-random", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "shed", "--key", "k", "--size", "1"])
+        let r = try boto("timed-gets", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "shed", "--key", "k", "--count", "3"], allowS3Error: true)
+        let error = r["error"].string ?? r["gets"].array.compactMap { $0["error"].string }.first
+        #expect(error == "SlowDown")
+        if r["error"].string == "SlowDown" {
+            #expect(r["status"].int == 503)
+            #expect(r["retry_after"].string != nil)
+        }
+    }
+
+    @Test func bandwidthIsPacedToTheSetRateInBothDirections() async throws {
+        let cluster = try await SharedCluster.shared.get()
+        let rate = 4 << 20
+        let gateway = try Gateway(config: config(cluster, """
+            tenants:
+              - name: paced
+                access_keys: [\(cluster.accessKey)]
+                limits: { bandwidth: { read: 4MiB, write: 4MiB } }
+            """))
+        let size = 32 << 20  // 8 s at the rate: the first and last reads weigh little
+        let started = Date()
+        let put = try boto("put-random", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "paced", "--key", "big", "--size", "\(size)"])
+        let putRate = Double(size) / Date().timeIntervalSince(started)
+        let get = try boto("slow-get", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "paced", "--key", "big", "--rate", "\(1 << 30)"])
+        #expect(get["md5"] == put["md5"])
+        let getRate = Double(size) / (get["seconds"].double ?? 1)
+        #expect(abs(getRate - Double(rate)) / Double(rate) < 0.10, "read at \(getRate / 1_048_576) MiB/s, \(get)")
+        // The upload includes boto3's own overheads, so it may only be slower than the rate, never faster.
+        #expect(putRate < Double(rate) * 1.10, "wrote at \(putRate / 1_048_576) MiB/s")
+        #expect(putRate > Double(rate) * 0.75, "wrote at \(putRate / 1_048_576) MiB/s")
+    }
+
+    @Test func signaturesAreCheckedAtTheEdge() async throws {
+        let cluster = try await SharedCluster.shared.get()
+        let gateway = try Gateway(config: config(cluster, """
+            auth:
+              verify_signatures: true
+              credentials: { \(cluster.accessKey): "\(cluster.secretKey)" }
+            """))
+        let ok = try boto("roundtrip", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "edge-auth", "--sizes", "1000"])
+        #expect(ok["objects"][0]["got_md5"] == ok["objects"][0]["sent_md5"])
+        let chunked = try boto("chunked-signed", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "edge-auth", "--size", "\(300 << 10)"])
+        #expect(chunked["status"].int == 200)
+        #expect(chunked["got_md5"] == chunked["sent_md5"])
+
+        let before = try cluster.requestsPerNode().reduce(0, +)
+        let wrong = try boto("bad-secret", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "edge-auth"])
+        #expect(wrong["error"].string == "SignatureDoesNotMatch")
+        let tampered = try boto("tampered", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "edge-auth", "--key", "roundtrip/1000.bin"])
+        #expect(tampered["status"].int == 403)
+        #expect(tampered["body"].string?.contains("<Code>SignatureDoesNotMatch</Code>") == true)
+        let expired = try boto("presign-expired", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "edge-auth", "--key", "short"])
+        #expect(expired["status"].int == 403)
+        #expect(expired["body"].string?.contains("Request has expired") == true)
+        // None of the refused requests reached storage; only the presigned case's own set-up did
+        // (its CreateBucket and PutObject, signed correctly).
+        let after = try cluster.requestsPerNode().reduce(0, +)
+        #expect(after - before == 2, "nodes saw \(after - before) requests")
+        #expect(gateway.log.contains("request refused at the edge"))
+    }
+
+    @Test func aTenantsConcurrencyLimitShedsTheExcess() async throws {
+        let cluster = try await SharedCluster.shared.get()
+        let gateway = try Gateway(config: config(cluster, """
+            tenants:
+              - name: narrow
+                access_keys: [\(cluster.accessKey)]
+                limits: { concurrency: 2 }
+            """))
+        for node in 0..<3 { try cluster.setFault(node: node, #"{"mode": "delay", "ms": 150, "method": "GET"}"#) }
+        defer { for node in 0..<3 { try? cluster.setFault(node: node, #"{"mode": "none"}"#) } }
+        let r = try boto("hammer", endpoint: gateway.endpoint, cluster: cluster,
+                         ["--bucket", "narrow", "--key", "k", "--threads", "6", "--duration", "2", "--size", "10"])
+        #expect((r["ok"].int ?? 0) > 5)
+        #expect((r["slowdown"].int ?? 0) > 5)
+        #expect(r["other"] == .object([:]))
+    }
+
+    @Test func whenEveryNodeIsFullRequestsQueueAndThoseThatWaitTooLongAreShed() throws {
+        let cluster = try Cluster()
+        for node in 0..<3 { try cluster.setFault(node: node, #"{"mode": "delay", "ms": 200, "method": "GET"}"#) }
+        let queueing = try Gateway(config: config(cluster, "", pool: "protection: { max_in_flight_per_node: 1, queue: { max: 100, timeout: 5s } }"))
+        let r = try boto("hammer", endpoint: queueing.endpoint, cluster: cluster,
+                         ["--bucket", "queued", "--key", "k", "--threads", "8", "--duration", "2", "--size", "10"])
+        // 8 clients, 3 slots: the rest wait their turn and none is refused.
+        #expect((r["ok"].int ?? 0) > 10)
+        #expect(r["slowdown"].int == 0)
+        let impatient = try Gateway(config: config(cluster, "", pool: "protection: { max_in_flight_per_node: 1, queue: { max: 2, timeout: 100ms } }"))
+        let s = try boto("hammer", endpoint: impatient.endpoint, cluster: cluster,
+                         ["--bucket", "queued", "--key", "k", "--threads", "8", "--duration", "2", "--size", "10"])
+        #expect((s["slowdown"].int ?? 0) > 0)
+        #expect(impatient.log.contains("in-flight limit") || impatient.log.contains("had room within"))
+    }
+
+    @Test func connectionsPerAddressAreCapped() async throws {
+        let cluster = try await SharedCluster.shared.get()
+        let gateway = try Gateway(config: config(cluster, "clients: { max_connections_per_address: 2 }"))
+        let r = try boto("hammer", endpoint: gateway.endpoint, cluster: cluster,
+                         ["--bucket", "conns", "--key", "k", "--threads", "5", "--duration", "1", "--size", "10"])
+        #expect((r["ok"].int ?? 0) > 0)
+        #expect((r["slowdown"].int ?? 0) > 0)
+    }
+
+    @Test func twoGatewaysSharingRedisHoldAGlobalLimitWithinTenPercent() async throws {
+        let cluster = try await SharedCluster.shared.get()
+        let redis = try RedisServer()
+        let yaml = config(cluster, """
+            tenants:
+              - name: fleet-tenant
+                access_keys: [\(cluster.accessKey)]
+                limits: { requests: { read: 40 }, global: true }
+            fleet: { redis: 127.0.0.1:\(redis.port), batch: 4 }
+            """)
+        let a = try Gateway(config: yaml)
+        let b = try Gateway(config: yaml)
+        _ = try boto("put-random", endpoint: a.endpoint, cluster: cluster, ["--bucket", "fleet", "--key", "k", "--size", "10"])
+        let ha = try BackgroundClient("hammer", endpoint: a.endpoint, cluster: cluster, ["--bucket", "fleet", "--key", "k", "--threads", "4", "--duration", "5", "--size", "10"])
+        let hb = try BackgroundClient("hammer", endpoint: b.endpoint, cluster: cluster, ["--bucket", "fleet", "--key", "k", "--threads", "4", "--duration", "5", "--size", "10"])
+        let ra = try ha.result(timeout: 60)
+        let rb = try hb.result(timeout: 60)
+        let admitted = Double((ra["ok"].int ?? 0) + (rb["ok"].int ?? 0))
+        let seconds = max(ra["seconds"].double ?? 5, rb["seconds"].double ?? 5)
+        let rate = admitted / seconds
+        #expect(abs(rate - 40) / 40 < 0.10, "both gateways together admitted \(rate) requests/s against a limit of 40")
+        #expect((ra["ok"].int ?? 0) > 0 && (rb["ok"].int ?? 0) > 0)
+
+        // Without Redis each gateway falls back to its local share, and says so.
+        redis.stop()
+        let r = try boto("hammer", endpoint: a.endpoint, cluster: cluster, ["--bucket", "fleet", "--key", "k", "--threads", "2", "--duration", "2", "--size", "10"])
+        #expect((r["ok"].int ?? 0) > 0)
+        #expect(waitFor(5) { a.log.contains("Redis is unreachable") })
+    }
+}
