@@ -85,15 +85,39 @@ struct Serve: AsyncParsableCommand {
         let descriptors = FileDescriptorLimit.raiseToHardLimit()
         logger.debug("file descriptor limit", metadata: ["limit": "\(descriptors)"])
         let server = try GatewayServer(snapshot: Snapshot(config: gatewayConfig, version: 1), logger: logger)
-        let signals = SignalWatcher(signals: [SIGTERM, SIGINT])
+        let signals = SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP])
         let bound = try await server.start()
         for address in bound {
             // Unbuffered, so scripts waiting for this line see it at once.
             let line = "spillway \(Spillway.version) listening on http://\(address.ipAddress ?? "?"):\(address.port ?? 0)\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
-        let signal = await signals.next()
-        logger.info("signal received; shutting down", metadata: ["signal": "\(signal)"])
+        var version = 1
+        while true {
+            let signal = await signals.next()
+            guard signal == SIGHUP else {
+                logger.info("signal received; shutting down", metadata: ["signal": "\(signal)"])
+                break
+            }
+            guard let config else {
+                logger.notice("SIGHUP ignored: quick mode has no config file to reload")
+                continue
+            }
+            // A bad file is refused with its problems, and the running config stays.
+            switch ConfigFile.load(path: config) {
+            case .failure(let error):
+                logger.error("config refused; keeping version \(version)\n\(error)")
+            case .success(var next):
+                if let workers { next.workers = workers }
+                do {
+                    try server.apply(Snapshot(config: next, version: version + 1))
+                    version += 1
+                    logger.notice("config reloaded", metadata: ["file": "\(config)", "version": "\(version)"])
+                } catch {
+                    logger.error("config refused; keeping version \(version): \(error)")
+                }
+            }
+        }
         await server.shutdown(drainTimeout: gatewayConfig.drainTimeout)
     }
 }

@@ -175,3 +175,42 @@ struct ProtectionTests {
         #expect(waitFor(5) { a.log.contains("Redis is unreachable") })
     }
 }
+
+@Suite("Live changes: SIGHUP reloads limits without dropping a request")
+struct ReloadTests {
+    @Test func limitsChangeOnSIGHUPAndABadFileIsRefusedWithItsLine() async throws {
+        let cluster = try await SharedCluster.shared.get()
+        func yaml(rate: Int) -> String {
+            """
+            listen: 127.0.0.1:0
+            pools:
+              - name: cluster
+                nodes: [\(cluster.nodeURLs.joined(separator: ", "))]
+                health: { preset: none }
+            tenants:
+              - name: reloaded
+                access_keys: [\(cluster.accessKey)]
+                limits: { requests: { read: \(rate) } }
+            """
+        }
+        let gateway = try Gateway(config: yaml(rate: 2))
+        let load = try BackgroundClient("load", endpoint: gateway.endpoint, cluster: cluster,
+                                        ["--bucket", "reload", "--threads", "2", "--duration", "6", "--object-size", "1000"])
+        let tight = try boto("hammer", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "reload", "--key", "k", "--threads", "3", "--duration", "1", "--size", "10"])
+        #expect((tight["slowdown"].int ?? 0) > 0)
+        try gateway.reload(with: yaml(rate: 100_000))
+        #expect(waitFor(5) { gateway.log.contains("config reloaded") })
+        let loose = try boto("hammer", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "reload", "--key", "k", "--threads", "3", "--duration", "1", "--size", "10"])
+        #expect(loose["slowdown"].int == 0, "\(loose)")
+        // A broken file: refused with its line; the running config stays in force.
+        try gateway.reload(with: yaml(rate: 100_000) + "\nbogus_key: 1\n")
+        #expect(waitFor(5) { gateway.log.contains("config refused") })
+        #expect(gateway.log.contains("spillway.yaml:10:1: error: unknown key 'bogus_key'"))
+        let still = try boto("hammer", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "reload", "--key", "k", "--threads", "3", "--duration", "1", "--size", "10"])
+        #expect(still["slowdown"].int == 0)
+        // The steady load across both reloads: only the tight limit's SlowDowns, nothing dropped.
+        let records = try load.result(timeout: 60)["records"].array
+        let failures = records.compactMap { $0["error"].string }.filter { $0 != "SlowDown" }
+        #expect(failures.isEmpty, "\(failures)")
+    }
+}

@@ -28,7 +28,12 @@ final class Protection: Sendable {
     /// What an admitted request holds, to be given back when it ends.
     struct Ticket: Sendable {
         let tenant: String
-        let bucketRule: Int?
+        let bucketRule: String?
+    }
+
+    /// Carries this protection's usage over to a new config.
+    func reconfigured(_ config: ProtectionConfig, fleet: FleetLimiter?) -> Protection {
+        Protection(config: config, fleet: fleet, logger: logger, state: shared)
     }
 
     struct Counts: Sendable, Equatable {
@@ -37,7 +42,7 @@ final class Protection: Sendable {
         var shed = 0
     }
 
-    private struct Usage: Sendable {
+    fileprivate struct Usage: Sendable {
         var limits: LimitsConfig
         var rates: [S3OperationClass: TokenBucket] = [:]
         var read: TokenBucket?
@@ -55,23 +60,31 @@ final class Protection: Sendable {
         }
     }
 
-    private struct State: Sendable {
+    fileprivate struct State: Sendable {
         var tenants: [String: Usage] = [:]
-        var buckets: [Int: Usage] = [:]
+        var buckets: [String: Usage] = [:]  // by bucket pattern, so a reload keeps them
         var connections: [String: Int] = [:]
         var counts: [String: Counts] = [:]  // "tenant|class"
     }
 
+    /// The usage, in-flight counts and counters: shared with the `Protection` a reload replaces, so
+    /// requests admitted under the old config give back what they hold to the same place.
+    final class SharedState: Sendable {
+        fileprivate let mutex = Mutex(State())
+        init() {}
+    }
+
     let config: ProtectionConfig
     private let keyToTenant: [String: Int]
-    private let state = Mutex(State())
-    private let fleet: FleetLimiter?
+    private let shared: SharedState
+    let fleet: FleetLimiter?
     private let logger: Logger
 
-    init(config: ProtectionConfig, fleet: FleetLimiter?, logger: Logger) {
+    init(config: ProtectionConfig, fleet: FleetLimiter?, logger: Logger, state: SharedState = SharedState()) {
         self.config = config
         self.fleet = fleet
         self.logger = logger
+        self.shared = state
         var map: [String: Int] = [:]
         for (i, tenant) in config.tenants.enumerated() { for key in tenant.accessKeys { map[key] = i } }
         keyToTenant = map
@@ -92,16 +105,21 @@ final class Protection: Sendable {
     }
 
     func admit(_ who: Identity, operation: S3OperationClass, bucket: Substring?, at now: Moment) -> Admission {
-        let rule = bucket.flatMap { b in config.buckets.firstIndex { ValueParsers.globMatches($0.bucket[...], b) } }
+        let ruleIndex = bucket.flatMap { b in config.buckets.firstIndex { ValueParsers.globMatches($0.bucket[...], b) } }
+        let rule = ruleIndex.map { config.buckets[$0].bucket }
         let globalRate = who.limits.global ? who.limits.requestsPerSecond[operation] : nil
         if let globalRate, let fleet, !fleet.take(tenant: who.tenant, operation: operation, ratePerSecond: globalRate, at: now) {
             count(who, \.shed)
             return .shed(retryAfter: .seconds(1), reason: "tenant \(who.tenant) is over its fleet-wide \(operation.rawValue) rate")
         }
-        let decision: Admission = state.withLock { s in
+        let decision: Admission = shared.mutex.withLock { s in
             var tenant = s.tenants[who.tenant] ?? Usage(limits: who.limits, at: now)
             if tenant.limits != who.limits { tenant = Usage(limits: who.limits, at: now) }  // the config changed
-            var bucketUsage = rule.map { s.buckets[$0] ?? Usage(limits: config.buckets[$0].limits, at: now) }
+            var bucketUsage = ruleIndex.map { i -> Usage in
+                let limits = config.buckets[i].limits
+                if let usage = s.buckets[config.buckets[i].bucket], usage.limits == limits { return usage }
+                return Usage(limits: limits, at: now)
+            }
             if let limit = tenant.limits.concurrency, tenant.inFlight >= limit {
                 s.tenants[who.tenant] = tenant
                 return .shed(retryAfter: .seconds(1), reason: "tenant \(who.tenant) has \(limit) requests in flight")
@@ -141,7 +159,7 @@ final class Protection: Sendable {
     }
 
     func finish(_ ticket: Ticket) {
-        state.withLock { s in
+        shared.mutex.withLock { s in
             s.tenants[ticket.tenant]?.inFlight -= 1
             if let rule = ticket.bucketRule { s.buckets[rule]?.inFlight -= 1 }
         }
@@ -149,7 +167,7 @@ final class Protection: Sendable {
 
     /// Spends `bytes` of the tenant's (and bucket's) bandwidth; returns how long the stream should pause.
     func pace(_ ticket: Ticket, _ direction: Direction, bytes: Int, at now: Moment) -> Duration {
-        state.withLock { s in
+        shared.mutex.withLock { s in
             var delay = Duration.zero
             let amount = Double(bytes)
             switch direction {
@@ -165,7 +183,7 @@ final class Protection: Sendable {
     }
 
     func paces(_ ticket: Ticket, _ direction: Direction) -> Bool {
-        state.withLock { s in
+        shared.mutex.withLock { s in
             switch direction {
             case .read: s.tenants[ticket.tenant]?.read != nil || ticket.bucketRule.flatMap { s.buckets[$0]?.read } != nil
             case .write: s.tenants[ticket.tenant]?.write != nil || ticket.bucketRule.flatMap { s.buckets[$0]?.write } != nil
@@ -176,7 +194,7 @@ final class Protection: Sendable {
     /// A new client connection from `address`; false if that address is at its limit.
     func connectionOpened(from address: String) -> Bool {
         guard let limit = config.maxConnectionsPerAddress else { return true }
-        return state.withLock { s in
+        return shared.mutex.withLock { s in
             let n = s.connections[address, default: 0]
             guard n < limit else { return false }
             s.connections[address] = n + 1
@@ -186,7 +204,7 @@ final class Protection: Sendable {
 
     func connectionClosed(from address: String) {
         guard config.maxConnectionsPerAddress != nil else { return }
-        state.withLock { s in
+        shared.mutex.withLock { s in
             let n = (s.connections[address] ?? 1) - 1
             s.connections[address] = n > 0 ? n : nil
         }
@@ -197,7 +215,7 @@ final class Protection: Sendable {
 
     /// Admitted, queued and shed requests per tenant and class.
     func counts() -> [(tenant: String, className: String, counts: Counts)] {
-        state.withLock { s in
+        shared.mutex.withLock { s in
             s.counts.map { key, value in
                 let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
                 return (parts[0], parts.count > 1 ? parts[1] : "", value)
@@ -206,6 +224,6 @@ final class Protection: Sendable {
     }
 
     private func count(_ who: Identity, _ field: WritableKeyPath<Counts, Int>) {
-        state.withLock { s in s.counts[who.tenant + "|" + who.className, default: Counts()][keyPath: field] += 1 }
+        shared.mutex.withLock { s in s.counts[who.tenant + "|" + who.className, default: Counts()][keyPath: field] += 1 }
     }
 }

@@ -17,10 +17,18 @@ final class ProxyState: Sendable {
     }
 
     /// Resolves every node address. Fails with a message that names the node when one cannot be resolved.
-    static func build(snapshot: Snapshot, slots: SlotAllocator, protection: Protection, logger: Logger) throws -> ProxyState {
+    /// Builds the runtime for `snapshot`. Pools whose config did not change are carried over from
+    /// `previous` whole (health, latency, in-flight counts, queue), so a reload loses nothing it need not.
+    static func build(
+        snapshot: Snapshot, slots: SlotAllocator, protection: Protection, logger: Logger, previous: ProxyState? = nil
+    ) throws -> ProxyState {
         var pools: [PoolRuntime] = []
         let now = Moment.now()
         for poolConfig in snapshot.config.pools {
+            if let kept = previous?.pools.first(where: { $0.config == poolConfig }) {
+                pools.append(kept)
+                continue
+            }
             var backends: [BackendRuntime] = []
             for node in poolConfig.nodes {
                 let address: SocketAddress

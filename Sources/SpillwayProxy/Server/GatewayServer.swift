@@ -12,7 +12,7 @@ public final class GatewayServer: Sendable {
     private let logger: Logger
     private let serverChannels = Mutex<[Channel]>([])
     private let slots = SlotAllocator()
-    private let prober: ActiveProber
+    private let prober: Mutex<ActiveProber>
 
     public init(snapshot: Snapshot, logger: Logger) throws {
         self.logger = logger
@@ -22,7 +22,7 @@ public final class GatewayServer: Sendable {
         let fleet = snapshot.config.protection.fleet.map { FleetLimiter(config: $0, group: group, logger: logger) }
         let protection = Protection(config: snapshot.config.protection, fleet: fleet, logger: logger)
         store = ProxyStateStore(try ProxyState.build(snapshot: snapshot, slots: slots, protection: protection, logger: logger))
-        prober = ActiveProber(pools: store.load().pools, group: group, logger: logger)
+        prober = Mutex(ActiveProber(pools: store.load().pools, group: group, logger: logger))
         var workers: [ObjectIdentifier: Worker] = [:]
         for (index, loop) in group.makeIterator().enumerated() {
             workers[ObjectIdentifier(loop)] = Worker(eventLoop: loop, index: index, state: store, logger: logger)
@@ -41,7 +41,7 @@ public final class GatewayServer: Sendable {
             if let local = channel.localAddress { bound.append(local) }
             logger.info("listening", metadata: ["address": "\(address)"])
         }
-        prober.start()
+        prober.withLock { $0.start() }
         return bound
     }
 
@@ -64,9 +64,35 @@ public final class GatewayServer: Sendable {
             }
     }
 
+    /// The config now in force.
+    public var currentSnapshot: Snapshot { store.load().snapshot }
+
+    /// Puts a new config in force for new requests; requests in flight finish under the one they
+    /// started with. Pools that did not change keep their state. Listeners and worker count stay (a
+    /// change to those needs a restart, and is refused here).
+    public func apply(_ snapshot: Snapshot) throws {
+        let old = store.load()
+        guard snapshot.config.listen == old.snapshot.config.listen, snapshot.config.workers == old.snapshot.config.workers else {
+            throw StartupError("listen addresses and workers cannot change on a reload; restart Spillway for that")
+        }
+        let fleet =
+            snapshot.config.protection.fleet == old.snapshot.config.protection.fleet
+            ? old.protection.fleet : snapshot.config.protection.fleet.map { FleetLimiter(config: $0, group: group, logger: logger) }
+        let protection = old.protection.reconfigured(snapshot.config.protection, fleet: fleet)
+        let next = try ProxyState.build(snapshot: snapshot, slots: slots, protection: protection, logger: logger, previous: old)
+        store.publish(next)
+        let newProber = ActiveProber(pools: next.pools, group: group, logger: logger)
+        prober.withLock { current in
+            current.stop()
+            current = newProber
+            current.start()
+        }
+        logger.notice("config applied", metadata: ["version": "\(snapshot.version)"])
+    }
+
     /// Stops accepting, lets requests in flight finish for up to `drainTimeout`, then cuts the rest.
     public func shutdown(drainTimeout: Duration) async {
-        prober.stop()
+        prober.withLock { $0.stop() }
         let channels = serverChannels.withLock { $0 }
         for channel in channels { try? await channel.close() }
         logger.info("draining", metadata: ["connections": "\(openConnections)", "timeout": "\(drainTimeout)"])

@@ -19,6 +19,16 @@ final class Gateway: @unchecked Sendable {
     convenience init(config yaml: String) throws {
         let path = try Paths.temporaryFile("spillway.yaml", contents: yaml)
         try self.init(arguments: ["serve", "--config", path])
+        configPath = path
+    }
+
+    private(set) var configPath: String?
+
+    /// Rewrites the config file and sends SIGHUP.
+    func reload(with yaml: String) throws {
+        guard let configPath else { throw GatewayError.didNotStart("not started from a config file") }
+        try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+        signal(SIGHUP)
     }
 
     init(arguments: [String]) throws {
