@@ -33,7 +33,9 @@ MiB = 1024 * 1024
 def client(args, retries=1, **overrides):
     cfg = Config(
         signature_version="s3v4",
-        retries={"max_attempts": retries, "mode": "standard"},
+        # total_max_attempts counts the first attempt: 1 means no retries (botocore's own
+        # max_attempts would mean retries, and leave one on).
+        retries={"total_max_attempts": retries, "mode": "standard"},
         s3={"addressing_style": overrides.pop("addressing_style", "path")},
         connect_timeout=5,
         read_timeout=60,
@@ -684,7 +686,34 @@ def tampered(args):
     return {"status": r.status, "body": r.read().decode()}
 
 
+def workload(args):
+    """A known workload for the observability tests: --count PUTs of --size bytes, two GETs of each,
+    --missing GETs of keys that do not exist, and one GET carrying a W3C traceparent (--trace-id)."""
+    s3 = client(args)
+    ensure_bucket(s3, args.bucket)
+    data = os.urandom(args.size)
+    for i in range(args.count):
+        s3.put_object(Bucket=args.bucket, Key=f"w/{i}", Body=data)
+    got = 0
+    for _ in range(2):
+        for i in range(args.count):
+            got += len(s3.get_object(Bucket=args.bucket, Key=f"w/{i}")["Body"].read())
+    missing = []
+    for i in range(args.missing):
+        try:
+            s3.get_object(Bucket=args.bucket, Key=f"missing/{i}")
+            missing.append(None)
+        except ClientError as e:
+            missing.append(error_code(e))
+    traced = client(args)
+    traceparent = f"00-{args.trace_id}-00f067aa0ba902b7-01"
+    traced.meta.events.register("before-send.s3.GetObject", lambda request, **_: request.headers.__setitem__("traceparent", traceparent))
+    got += len(traced.get_object(Bucket=args.bucket, Key="w/0")["Body"].read())
+    return {"puts": args.count, "gets": 2 * args.count + 1, "bytes_got": got, "missing": missing}
+
+
 SCENARIOS = {
+    "workload": workload,
     "retried-gets": retried_gets,
     "hammer": hammer,
     "presign-expired": presign_expired,
@@ -731,6 +760,8 @@ def main():
     p.add_argument("--count", type=int, default=20)
     p.add_argument("--pid", type=int, default=0, help="bulk: the gateway's process id")
     p.add_argument("--rate", type=float, default=8 * MiB, help="slow-get: bytes per second")
+    p.add_argument("--missing", type=int, default=3, help="workload: GETs of keys that do not exist")
+    p.add_argument("--trace-id", default="4bf92f3577b34da6a3ce929d0e0e4736", help="workload: the trace id to send")
     p.add_argument("--raw", default="", help="raw: request bytes, with \\r\\n escapes")
     args = p.parse_args()
     args.cluster = json.loads(args.cluster_json)
