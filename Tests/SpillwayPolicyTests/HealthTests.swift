@@ -170,6 +170,31 @@ struct PeakEWMATests {
     }
 }
 
+@Suite("Weights changed at run time")
+struct WeightChangeTests {
+    func shares(_ kind: BalancerKind) -> [Int] {
+        var p = PoolHealth(kind: kind, weights: [1, 1, 1], policy: .init(), at: t0, seed: 7)
+        p.setWeight(2, 6)
+        var counts = [0, 0, 0]
+        var held: [Int] = []
+        for step in 0..<800 {
+            let n = p.pick(at: t0 + .milliseconds(step))!.node
+            _ = p.record(.success, node: n, firstByte: .milliseconds(2), at: t0 + .milliseconds(step))
+            counts[n] += 1
+            // Keep a few requests in flight, so load-aware balancers see the weights at work.
+            held.append(n)
+            if held.count > 8 { p.release(held.removeFirst()) }
+        }
+        return counts
+    }
+
+    @Test(arguments: [BalancerKind.roundRobin, .leastOutstanding, .peakEWMA])
+    func aHeavierNodeTakesItsShareFromTheNextPick(kind: BalancerKind) {
+        let counts = shares(kind)
+        #expect(Double(counts[2]) / 800 > 0.6, "\(kind): \(counts)")
+    }
+}
+
 @Suite("In-flight limits per node")
 struct NodeLimitTests {
     @Test func aFullNodeTakesNoMoreAndAFullPoolSaysSo() {

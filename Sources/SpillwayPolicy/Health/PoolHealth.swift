@@ -65,7 +65,7 @@ public struct PoolHealth: Sendable {
     public private(set) var nodes: [Node]
     public private(set) var budget: RetryBudget
     public private(set) var latencies: LatencyDigest
-    private let balancer: Balancer
+    private var balancer: Balancer
     private var ticket: UInt64 = 0
     private var rng: SplitMix64
 
@@ -223,7 +223,11 @@ public struct PoolHealth: Sendable {
 
     public mutating func setDrained(_ node: Int, _ drained: Bool) { nodes[node].drained = drained }
 
-    public mutating func setWeight(_ node: Int, _ weight: Int) { nodes[node].weight = max(1, weight) }
+    /// The new weight holds from the next pick (round robin rebuilds its cycle).
+    public mutating func setWeight(_ node: Int, _ weight: Int) {
+        nodes[node].weight = max(1, weight)
+        balancer = Balancer(kind: balancer.kind, weights: nodes.map(\.weight))
+    }
 
     // MARK: - Retries and hedges
 
