@@ -38,7 +38,8 @@ pip_install() {
 
 case "$what" in
   demo) pip_install ;;
-  tests) pip_install; apt_install redis-server:redis-server ;;
+  # prometheus scrapes the metrics in a test; chromium loads the dashboard headless.
+  tests) pip_install; apt_install redis-server:redis-server prometheus:prometheus chromium:chromium ;;
   bench) pip_install; apt_install nginx:nginx haproxy:haproxy wrk:wrk ;;
   *) fail "usage: scripts/setup.sh demo|tests|bench" ;;
 esac

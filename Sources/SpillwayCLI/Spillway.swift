@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SpillwayConfig
+import SpillwayControl
 import SpillwayProxy
 
 @main
@@ -22,7 +23,7 @@ struct Spillway: AsyncParsableCommand {
               spillway serve --config spillway.yaml
             """,
         version: version,
-        subcommands: [Serve.self, Check.self]
+        subcommands: [Serve.self, Check.self, Top.self]
     )
 }
 
@@ -47,6 +48,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Event-loop threads (default: one per core; overrides the config).")
     var workers: Int?
 
+    @Option(name: .long, help: "Admin listener (dashboard, /metrics, admin API), e.g. 127.0.0.1:9901 (overrides the config).")
+    var admin: String?
+
+    @Option(name: .long, help: "Access log: 'stdout' or a file path, one JSON line per request (overrides the config).")
+    var accessLog: String?
+
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -68,8 +75,11 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "spillway")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let adjust = try commandLineOverrides()
+        var text: String?
         let loaded: Result<GatewayConfig, ConfigError>
         if let config {
+            text = ConfigFile.read(config)
             loaded = ConfigFile.load(path: config)
         } else {
             loaded = QuickConfig.make(listen: listen ?? "", nodes: nodes, balancer: balancer)
@@ -77,48 +87,81 @@ struct Serve: AsyncParsableCommand {
         var gatewayConfig: GatewayConfig
         switch loaded {
         case .success(let value): gatewayConfig = value
-        case .failure(let error):
-            FileHandle.standardError.write(Data("spillway: config refused\n\(error)\n".utf8))
-            throw ExitCode(1)
+        case .failure(let error): throw refuse(error)
         }
-        if let workers { gatewayConfig.workers = workers }
+        adjust(&gatewayConfig)
         let descriptors = FileDescriptorLimit.raiseToHardLimit()
         logger.debug("file descriptor limit", metadata: ["limit": "\(descriptors)"])
+        // swift-metrics is bootstrapped before the data plane makes its first counter.
+        let metrics = gatewayConfig.observability.admin == nil ? nil : MetricsExport.bootstrap()
         let server = try GatewayServer(snapshot: Snapshot(config: gatewayConfig, version: 1), logger: logger)
+        let control = GatewayControl(server: server, path: config, text: text, logger: logger, adjust: adjust)
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP])
-        let bound = try await server.start()
-        for address in bound {
-            // Unbuffered, so scripts waiting for this line see it at once.
-            let line = "spillway \(Spillway.version) listening on http://\(address.ipAddress ?? "?"):\(address.port ?? 0)\n"
-            FileHandle.standardOutput.write(Data(line.utf8))
+        var adminServer: AdminServer?
+        if let admin = gatewayConfig.observability.admin {
+            let token = admin.token ?? ProcessInfo.processInfo.environment[admin.tokenEnvironment ?? "SPILLWAY_ADMIN_TOKEN"]
+            let started = AdminServer(address: admin.listen, token: token, backend: control, metrics: metrics, logger: logger)
+            let address = try await started.start()
+            say("spillway admin on http://\(address?.ipAddress ?? "?"):\(address?.port ?? 0)/ (dashboard, /metrics, /api)")
+            if token == nil { logger.notice("the admin API has no token: anyone who can reach the admin address can change the gateway") }
+            adminServer = started
         }
-        var version = 1
+        for address in try await server.start() {
+            say("spillway \(Spillway.version) listening on http://\(address.ipAddress ?? "?"):\(address.port ?? 0)")
+        }
         while true {
             let signal = await signals.next()
             guard signal == SIGHUP else {
                 logger.info("signal received; shutting down", metadata: ["signal": "\(signal)"])
                 break
             }
-            guard let config else {
-                logger.notice("SIGHUP ignored: quick mode has no config file to reload")
+            // SIGHUP is what log rotation sends: reopen the access log, then reload the config file.
+            server.reopenAccessLog()
+            guard config != nil else {
+                logger.notice("SIGHUP: access log reopened; quick mode has no config file to reload")
                 continue
             }
-            // A bad file is refused with its problems, and the running config stays.
-            switch ConfigFile.load(path: config) {
-            case .failure(let error):
-                logger.error("config refused; keeping version \(version)\n\(error)")
-            case .success(var next):
-                if let workers { next.workers = workers }
-                do {
-                    try server.apply(Snapshot(config: next, version: version + 1))
-                    version += 1
-                    logger.notice("config reloaded", metadata: ["file": "\(config)", "version": "\(version)"])
-                } catch {
-                    logger.error("config refused; keeping version \(version): \(error)")
-                }
+            // A refused file is logged with its problems by the control, and the running config stays.
+            _ = try? control.reload()
+        }
+        await adminServer?.stop()
+        await server.shutdown(drainTimeout: gatewayConfig.drainTimeout)
+    }
+
+    /// What the command line changes in every config, the first and each reloaded one.
+    private func commandLineOverrides() throws -> @Sendable (inout GatewayConfig) -> Void {
+        var adminAddress: HostPort?
+        if let admin {
+            switch QuickConfig.adminAddress(admin) {
+            case .success(let address): adminAddress = address
+            case .failure(let error): throw refuse(error)
             }
         }
-        await server.shutdown(drainTimeout: gatewayConfig.drainTimeout)
+        let workers = self.workers
+        let accessLog = self.accessLog
+        return { [adminAddress] config in
+            if let workers { config.workers = workers }
+            if let adminAddress {
+                var settings = config.observability.admin ?? AdminConfig(listen: adminAddress)
+                settings.listen = adminAddress
+                config.observability.admin = settings
+            }
+            if let accessLog {
+                var settings = config.observability.accessLog ?? AccessLogConfig()
+                settings.path = accessLog
+                config.observability.accessLog = settings
+            }
+        }
+    }
+
+    private func refuse(_ error: ConfigError) -> ExitCode {
+        FileHandle.standardError.write(Data("spillway: config refused\n\(error)\n".utf8))
+        return ExitCode(1)
+    }
+
+    /// Unbuffered, so scripts waiting for this line see it at once.
+    private func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 }
 

@@ -5,7 +5,8 @@ import Yams
 /// Turns config text into a `GatewayConfig`, or refuses it with every problem and its line.
 public enum ConfigLoader {
     public static let topLevelKeys =
-        ["listen", "workers", "s3", "timeouts", "drain_timeout", "pools", "routes", "default_pool"] + protectionKeys
+        ["listen", "workers", "s3", "timeouts", "drain_timeout", "pools", "routes", "default_pool", "admin", "access_log", "metrics"]
+        + protectionKeys
     static let timeoutKeys = ["connect", "first_byte", "idle", "client_idle", "attempt"]
     static let routeTimeoutKeys = ["connect", "first_byte", "idle", "attempt"]
     static let poolKeys = ["name", "balancer", "nodes", "max_idle_per_node", "health", "outlier", "retry", "hedge", "protection"]
@@ -35,6 +36,7 @@ public enum ConfigLoader {
         var routes: [(RouteConfig, poolNodes: [Node])] = []
         var defaultPool: (String, Node)?
         var listenNode: Node?
+        var observability = ObservabilityConfig()
         let top = r.mapping(root, section: "the top level", allowed: topLevelKeys)
         let protection = readProtection(top.filter { protectionKeys.contains($0.key) }, r)
 
@@ -74,6 +76,35 @@ public enum ConfigLoader {
                 for (i, item) in seq.enumerated() { if let route = readRoute(item, index: i, r) { routes.append(route) } }
             case "default_pool":
                 if let name = r.string(value, "default_pool") { defaultPool = (name, value) }
+            case "admin":
+                var listen: HostPort?
+                var admin = AdminConfig(listen: HostPort(host: "127.0.0.1", port: 9901))
+                for (k, _, v) in r.mapping(value, section: "admin", allowed: ["listen", "token", "token_env"]) {
+                    switch k {
+                    case "listen":
+                        if let text = r.string(v, "admin.listen") {
+                            if let hp = ValueParsers.hostPort(text, allowPortZero: true) { listen = HostPort(host: hp.host, port: hp.port) } else {
+                                r.report(v, "admin.listen '\(text)' is not host:port", fix: "for example 127.0.0.1:9901")
+                            }
+                        }
+                    case "token": admin.token = r.string(v, "admin.token")
+                    case "token_env": admin.tokenEnvironment = r.string(v, "admin.token_env")
+                    default: break
+                    }
+                }
+                if let listen { admin.listen = listen } else { r.report(value, "admin has no listen address", fix: "add 'listen: 127.0.0.1:9901'") }
+                observability.admin = admin
+            case "access_log":
+                var log = AccessLogConfig()
+                for (k, _, v) in r.mapping(value, section: "access_log", allowed: ["path", "hash_keys"]) {
+                    if k == "path" { log.path = r.string(v, "access_log.path") ?? log.path }
+                    if k == "hash_keys" { log.hashKeys = r.bool(v, "access_log.hash_keys") ?? false }
+                }
+                observability.accessLog = log
+            case "metrics":
+                for (k, _, v) in r.mapping(value, section: "metrics", allowed: ["top_n"]) where k == "top_n" {
+                    observability.topN = r.int(v, "metrics.top_n", range: 1...1000) ?? observability.topN
+                }
             default:
                 break
             }
@@ -129,10 +160,15 @@ public enum ConfigLoader {
                          fix: "use one of: \(protection.classes.joined(separator: ", "))")
             }
         }
+        if let admin = observability.admin, listen.contains(admin.listen), admin.listen.port != 0 {
+            r.report(root, "admin.listen \(admin.listen) is also an S3 listen address", fix: "give the admin listener an address of its own")
+        }
         guard r.issues.isEmpty else { return nil }
-        return GatewayConfig(
+        var config = GatewayConfig(
             listen: listen, workers: workers, virtualHostDomains: domains, timeouts: timeouts, drainTimeout: drain,
             pools: pools.map(\.0), routes: routes.map(\.0), defaultPool: defaultName, protection: protection)
+        config.observability = observability
+        return config
     }
 
     static func readTimeouts(_ node: Node, _ r: YAMLReader) -> Timeouts {

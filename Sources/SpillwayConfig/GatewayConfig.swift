@@ -14,6 +14,7 @@ public struct GatewayConfig: Sendable, Equatable {
     public var routes: [RouteConfig]
     public var defaultPool: String
     public var protection: ProtectionConfig
+    public var observability = ObservabilityConfig()
 
     public init(
         listen: [HostPort], workers: Int? = nil, virtualHostDomains: [String] = [], timeouts: Timeouts = .init(),

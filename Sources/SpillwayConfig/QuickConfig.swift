@@ -27,4 +27,16 @@ public enum QuickConfig {
         let pool = PoolConfig(name: "default", balancer: kind, nodes: nodeConfigs)
         return .success(GatewayConfig(listen: [HostPort(host: address.host, port: address.port)], pools: [pool], defaultPool: "default"))
     }
+
+    /// `--admin HOST:PORT`: the admin listener (metrics, admin API, dashboard), in either mode.
+    public static func adminAddress(_ text: String) -> Result<HostPort, ConfigError> {
+        guard let hp = ValueParsers.hostPort(text, allowPortZero: true) else {
+            return .failure(
+                ConfigError(issues: [
+                    ConfigIssue(file: "<command line>", line: 1, column: 1, message: "--admin '\(text)' is not host:port",
+                                fix: "for example --admin 127.0.0.1:9901")
+                ]))
+        }
+        return .success(HostPort(host: hp.host, port: hp.port))
+    }
 }

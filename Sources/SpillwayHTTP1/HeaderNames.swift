@@ -1,7 +1,7 @@
 /// The header fields the gateway reads. All others pass through unlooked-at.
 enum KnownHeader {
     case host, contentLength, transferEncoding, connection, keepAlive, proxyConnection, te, upgrade, expect
-    case copySource, range, ifMatch, etag, contentRange, retryAfter, authorization, other
+    case copySource, range, ifMatch, etag, contentRange, retryAfter, authorization, traceparent, other
 
     /// Case-insensitive match on the name bytes `[start, end)`.
     static func classify(_ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> KnownHeader {
@@ -18,7 +18,9 @@ enum KnownHeader {
         case 10:
             if matches(b, start, "connection") { return .connection }
             return matches(b, start, "keep-alive") ? .keepAlive : .other
-        case 11: return matches(b, start, "retry-after") ? .retryAfter : .other
+        case 11:
+            if matches(b, start, "retry-after") { return .retryAfter }
+            return matches(b, start, "traceparent") ? .traceparent : .other
         case 13:
             if matches(b, start, "content-range") { return .contentRange }
             return matches(b, start, "authorization") ? .authorization : .other

@@ -12,6 +12,8 @@ public struct RequestHead: Sendable, Equatable {
     public var minorVersion = 1
     public var hostRange: Range<Int>?
     public var authorizationRange: Range<Int>?
+    /// W3C trace context, passed through untouched; its trace id goes into the access log.
+    public var traceparentRange: Range<Int>?
     public var contentLength: Int?
     public var isChunked = false
     public var expectsContinue = false
@@ -93,6 +95,8 @@ public struct RequestHead: Sendable, Equatable {
                 head.hasRangeOrCondition = true
             case .authorization:
                 head.authorizationRange = value
+            case .traceparent:
+                head.traceparentRange = value
             case .other, .etag, .contentRange, .retryAfter:
                 break
             }

@@ -21,3 +21,21 @@ struct S3ErrorTests {
         #expect(code.status == status)
     }
 }
+
+@Suite struct ErrorCodeSnifferTests {
+    func sniff(_ text: String) -> String? { Array(text.utf8).withUnsafeBytes { ErrorCodeSniffer.code(in: $0) } }
+
+    @Test func findsTheCodeOfAnS3ErrorBody() {
+        let body = #"<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"#
+        #expect(sniff(body) == "NoSuchKey")
+        #expect(sniff("<Error><Code>SlowDown</Code></Error>") == "SlowDown")
+    }
+
+    @Test func ignoresBodiesThatAreNotS3Errors() {
+        #expect(sniff("<html><body>502 Bad Gateway</body></html>") == nil)
+        #expect(sniff("<Code>two words</Code>") == nil)
+        #expect(sniff("<Code>Unterminated") == nil)
+        #expect(sniff("") == nil)
+        #expect(sniff(String(repeating: " ", count: ErrorCodeSniffer.window) + "<Code>Late</Code>") == nil)
+    }
+}

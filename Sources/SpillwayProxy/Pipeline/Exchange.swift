@@ -70,6 +70,27 @@ final class Exchange {
     private var pacesWrites = false
     private var chunkChain: ChunkSignatureVerifier?
 
+    // Telemetry
+    private let startedAt: NIODeadline
+    private let startedAtWallMillis: Int64
+    private var bytesFromClient = 0
+    private var responseStatus = 0
+    private var errorCode: String?
+    /// The node answered with an error: read its code from the body as it passes.
+    private var sniffsErrorCode = false
+    private var firstByteAt: NIODeadline?
+    private var attemptLog: [(node: Int, url: String)] = []
+    private var retryCount = 0
+    private var wasHedged = false
+    private var hedgeWon = false
+    private var resumeCount = 0
+    private var resumedBytes = 0
+    private var decision = "none"
+    private let traceID: String?
+    private var aborted = false
+    private var recorded = false
+    private var responseEndedCleanly = false
+
     init(head: RequestHead, headBytes: ByteBuffer, client: ClientConnection, state: ProxyState) {
         self.client = client
         self.worker = client.worker
@@ -94,6 +115,14 @@ final class Exchange {
         let accessKey = SignedRequest.accessKey(authorization: authorization, query: RequestClassifier.split(target).query)
         identity = state.protection.identify(accessKey: accessKey, address: client.remoteIP, routeClass: route.priorityClass)
         self.authorization = authorization
+        startedAt = lastActivity
+        startedAtWallMillis = WallClock.millis()
+        traceID = head.traceparentRange.flatMap { r -> String? in
+            // version "-" trace-id (32 hex) "-" parent-id "-" flags
+            guard r.count >= 55, let text = headBytes.getString(at: base + r.lowerBound, length: r.count) else { return nil }
+            let parts = text.split(separator: "-")
+            return parts.count >= 4 && parts[1].count == 32 ? String(parts[1]) : nil
+        }
         if requestHasBody {
             let cap = pools[0].config.retry.replayBufferBytes
             if cap > 0 && (head.contentLength.map { $0 <= cap } ?? head.isChunked) { replay = ReplayBuffer(cap: cap) }
@@ -116,6 +145,7 @@ final class Exchange {
                 return
             case .admitted(let ticket):
                 self.ticket = ticket
+                decision = "admitted"
                 pacesReads = protection.paces(ticket, .read)
                 pacesWrites = protection.paces(ticket, .write)
             }
@@ -136,7 +166,7 @@ final class Exchange {
                 headerValues: { name in
                     RequestHead.values(of: name, in: b).map { String(decoding: UnsafeRawBufferPointer(rebasing: b[$0]), as: UTF8.self) }
                 },
-                secret: { secrets[$0] }, now: Int(worker.wallClockSeconds()),
+                secret: { secrets[$0] }, now: Int(WallClock.millis() / 1000),
                 maxSkewSeconds: Int(protection.config.identity.maxClockSkew.seconds))
         }
         switch result {
@@ -144,6 +174,7 @@ final class Exchange {
             chunkChain = verified.streaming
             return nil
         case .failure(let failure):
+            decision = "refused"
             worker.logger.notice(
                 "request refused at the edge", metadata: ["request-id": "\(requestID)", "tenant": "\(identity.tenant)", "why": "\(failure)"])
             return failure.error
@@ -152,6 +183,7 @@ final class Exchange {
 
     /// Over a limit: `503 SlowDown`, which every S3 SDK backs off from, before any byte reaches storage.
     private func shed(_ reason: String, retryAfter: Duration) {
+        decision = "shed"
         let seconds = max(1, Int((retryAfter.seconds).rounded(.up)))
         worker.logger.info(
             "request shed", metadata: ["request-id": "\(requestID)", "tenant": "\(identity.tenant)", "class": "\(identity.className)", "why": "\(reason)"])
@@ -174,13 +206,22 @@ final class Exchange {
 
     private func start(_ kind: Attempt.Kind, on pool: PoolRuntime, node: Int, head attemptHead: ByteBuffer?, at now: NIODeadline) {
         attemptsMade += 1
+        attemptLog.append((node, pool.backends[node].url))
+        switch kind {
+        case .retry: retryCount += 1
+        case .hedge: wasHedged = true
+        case .resume: resumeCount += 1
+        case .first: break
+        }
         tried |= 1 << UInt64(node)
         let attempt = Attempt(exchange: self, pool: pool, node: node, kind: kind, head: attemptHead ?? forwardHead, at: now)
         live.append(attempt)
         if let connection = worker.nodes.takeIdle(for: attempt.backend, now: now) {
+            worker.telemetry.nodeConnection(pool: pool.name, node: node, url: attempt.backend.url, reused: true)
             attach(attempt, connection)
             return
         }
+        worker.telemetry.nodeConnection(pool: pool.name, node: node, url: attempt.backend.url, reused: false)
         let (connection, connected) = worker.nodes.connect(to: attempt.backend, timeout: TimeAmount(route.timeouts.connect))
         connected.assumeIsolated().whenComplete { result in
             guard !self.finished, self.live.contains(where: { $0 === attempt }), attempt.connection == nil else {
@@ -213,6 +254,7 @@ final class Exchange {
                 return (pool, node)
             case .queued(let id):
                 queued = (pool, id, deadline)
+                decision = "queued"
                 protection.countQueued(identity)
                 client.armTimer(deadline)
                 return nil
@@ -304,6 +346,7 @@ final class Exchange {
     func clientBody(_ bytes: ByteBuffer) {
         guard !finished else { return }
         lastActivity = .now()
+        bytesFromClient += bytes.readableBytes
         if chunkChain != nil {
             let ok = bytes.withUnsafeReadableBytes { b in (try? chunkChain!.consume(b)) != nil }
             guard ok else {
@@ -417,6 +460,11 @@ final class Exchange {
         }
         win(attempt)
         responseStarted = true
+        responseStatus = response.status
+        firstByteAt = now
+        if attempt.kind == .hedge { hedgeWon = true }
+        sniffsErrorCode = response.status >= 400 && head.method != .head
+        if let firstBody { sniffErrorCode(firstBody) }
         if head.method == .get, response.status == 200, !head.hasRangeOrCondition, let total = response.contentLength,
             let etag = response.etag, let etagBytes = bytes.getSlice(at: bytes.readerIndex + etag.lowerBound, length: etag.count)
         {
@@ -466,8 +514,16 @@ final class Exchange {
         guard !finished, attempt === winner else { return }
         lastActivity = .now()
         clientBodyBytes += bytes.readableBytes
+        if case .resume = attempt.kind { resumedBytes += bytes.readableBytes }
+        if sniffsErrorCode { sniffErrorCode(bytes) }
         client.write(bytes)
         if pacesReads, let ticket { pace(protection.pace(ticket, .read, bytes: bytes.readableBytes, at: Moment(lastActivity))) }
+    }
+
+    private func sniffErrorCode(_ bytes: ByteBuffer) {
+        errorCode = bytes.withUnsafeReadableBytes { ErrorCodeSniffer.code(in: $0) }
+        // One look, at the first piece of the body: S3 puts the code in its first bytes.
+        sniffsErrorCode = false
     }
 
     /// Bandwidth pacing: hold reads on the sending side for `delay`, so the stream keeps to the rate.
@@ -492,6 +548,7 @@ final class Exchange {
         release(attempt)
         // A response that ends before its request did leaves the client mid-body: close after it.
         let keepAlive = responseKeepAlive && requestEnded
+        responseEndedCleanly = true
         settle()
         client.finishWriting(keepAlive: keepAlive)
         client.exchangeFinished(self, keepAlive: keepAlive)
@@ -620,6 +677,23 @@ final class Exchange {
             protection.finish(ticket)
             self.ticket = nil
         }
+        record()
+    }
+
+    /// Reports the request to metrics, status counters and the access log, exactly once.
+    private func record() {
+        guard !recorded else { return }
+        recorded = true
+        let now = NIODeadline.now()
+        worker.telemetry.record(
+            RequestSummary(
+                requestID: requestID, startedAtUnixMillis: startedAtWallMillis, tenant: identity.tenant, className: identity.className,
+                clientAddress: client.remoteIP, operation: request.operation.name, bucket: request.bucket.map(String.init),
+                key: request.key, status: responseStatus, errorCode: errorCode, bytesIn: bytesFromClient, bytesOut: clientBodyBytes,
+                firstByteNanos: firstByteAt.map { UInt64($0.uptimeNanoseconds - startedAt.uptimeNanoseconds) },
+                totalNanos: now.uptimeNanoseconds - startedAt.uptimeNanoseconds, pool: pools[poolCursor].name, attempts: attemptLog,
+                retries: retryCount, hedged: wasHedged, hedgeWon: hedgeWon, resumes: resumeCount, resumedBytes: resumedBytes,
+                decision: decision, traceID: traceID, aborted: aborted || (responseStarted && !responseEndedCleanly)))
     }
 
     // MARK: - Deadlines
@@ -712,8 +786,12 @@ final class Exchange {
             abortClient()  // the client is mid-body: an error response now would corrupt it
             return
         }
-        settle()
         responseStarted = true
+        responseStatus = error.code.status
+        errorCode = error.code.rawValue
+        firstByteAt = .now()
+        responseEndedCleanly = true
+        settle()
         worker.logger.warning(
             "request failed",
             metadata: [
@@ -727,6 +805,7 @@ final class Exchange {
     }
 
     private func abortClient() {
+        aborted = true
         settle()
         client.abort()
     }

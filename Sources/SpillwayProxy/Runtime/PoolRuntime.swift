@@ -13,7 +13,9 @@ final class PoolRuntime: Sendable {
     let backends: [BackendRuntime]
     let retryPolicy: RetryPlanner.Policy
     private let health: Mutex<Shared>
+    private let journal = Mutex<[HealthEvent]>([])
     private let logger: Logger
+    static let journalLength = 100
 
     /// A request waiting for a node with room; `resume` is called with the node reserved for it, or
     /// with nil when it was pushed out of the queue by a more important one.
@@ -148,28 +150,59 @@ final class PoolRuntime: Sendable {
         return max(p, config.hedge.minDelay)
     }
 
-    func setDrained(_ node: Int, _ drained: Bool) { health.withLock { $0.pool.setDrained(node, drained) } }
+    func setDrained(_ node: Int, _ drained: Bool) {
+        health.withLock { $0.pool.setDrained(node, drained) }
+        note(node, drained ? "drained" : "undrained")
+    }
+
+    func setWeight(_ node: Int, _ weight: Int) {
+        health.withLock { $0.pool.setWeight(node, weight) }
+        note(node, "weight", detail: "\(weight)")
+    }
 
     func snapshot() -> PoolHealth { health.withLock { $0.pool } }
+
+    /// The recent health changes and operator actions, oldest first.
+    var events: [HealthEvent] { journal.withLock { $0 } }
 
     private func publish(_ events: [PoolHealth.Event]) {
         for event in events {
             switch event {
             case .ejected(let node, let until):
-                logger.warning("node ejected", metadata: ["pool": "\(name)", "node": "\(backends[node].url)", "until": "\(until)"])
+                let seconds = until.since(.now()).seconds
+                logger.warning("node ejected", metadata: ["pool": "\(name)", "node": "\(backends[node].url)", "seconds": "\(seconds)"])
+                note(node, "ejected", detail: "for \(Int(seconds.rounded())) s")
             case .ejectionRefused(let node):
                 logger.warning(
                     "node failing but not ejected: the pool's ejection cap is reached",
                     metadata: ["pool": "\(name)", "node": "\(backends[node].url)"])
+                note(node, "ejection_refused", detail: "the pool's ejection cap is reached")
             case .readmitted(let node):
                 logger.info("node readmitted", metadata: ["pool": "\(name)", "node": "\(backends[node].url)"])
+                note(node, "readmitted")
             case .probeDown(let node):
                 logger.warning("node failed its health checks", metadata: ["pool": "\(name)", "node": "\(backends[node].url)"])
+                note(node, "probe_down")
             case .probeUp(let node):
                 logger.info("node passed its health checks", metadata: ["pool": "\(name)", "node": "\(backends[node].url)"])
+                note(node, "probe_up")
             case .throttled(let node, let until):
                 logger.notice("node throttling (SlowDown)", metadata: ["pool": "\(name)", "node": "\(backends[node].url)", "until": "\(until)"])
+                note(node, "throttled", detail: "Retry-After \(until.since(.now()).seconds) s")
             }
+        }
+    }
+
+    /// Keeps the last `journalLength` events; a burst of SlowDowns from one node is one entry.
+    private func note(_ node: Int, _ kind: String, detail: String? = nil) {
+        let event = HealthEvent(atUnixMillis: WallClock.millis(), node: node, url: backends[node].url, kind: kind, detail: detail)
+        journal.withLock { journal in
+            if let last = journal.last, last.node == node, last.kind == kind, kind == "throttled", event.atUnixMillis - last.atUnixMillis < 1000 {
+                journal[journal.count - 1] = event
+                return
+            }
+            journal.append(event)
+            if journal.count > Self.journalLength { journal.removeFirst(journal.count - Self.journalLength) }
         }
     }
 }

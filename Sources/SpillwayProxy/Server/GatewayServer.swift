@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import SpillwayConfig
 import Synchronization
+import SpillwayPolicy
 
 /// Binds the listeners, runs the workers, and drains them on shutdown.
 public final class GatewayServer: Sendable {
@@ -13,19 +14,24 @@ public final class GatewayServer: Sendable {
     private let serverChannels = Mutex<[Channel]>([])
     private let slots = SlotAllocator()
     private let prober: Mutex<ActiveProber>
+    private let telemetry: Telemetry
+    private let startedAt = ContinuousClock.now
 
     public init(snapshot: Snapshot, logger: Logger) throws {
         self.logger = logger
         let threads = snapshot.config.workers ?? System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.group = group
+        let accessLog = snapshot.config.observability.accessLog.map { AccessLog(path: $0.path, hashKeys: $0.hashKeys) }
+        let telemetry = Telemetry(topN: snapshot.config.observability.topN, accessLog: accessLog)
+        self.telemetry = telemetry
         let fleet = snapshot.config.protection.fleet.map { FleetLimiter(config: $0, group: group, logger: logger) }
         let protection = Protection(config: snapshot.config.protection, fleet: fleet, logger: logger)
         store = ProxyStateStore(try ProxyState.build(snapshot: snapshot, slots: slots, protection: protection, logger: logger))
         prober = Mutex(ActiveProber(pools: store.load().pools, group: group, logger: logger))
         var workers: [ObjectIdentifier: Worker] = [:]
         for (index, loop) in group.makeIterator().enumerated() {
-            workers[ObjectIdentifier(loop)] = Worker(eventLoop: loop, index: index, state: store, logger: logger)
+            workers[ObjectIdentifier(loop)] = Worker(eventLoop: loop, index: index, state: store, telemetry: telemetry, logger: logger)
         }
         self.workers = workers
     }
@@ -90,6 +96,77 @@ public final class GatewayServer: Sendable {
         logger.notice("config applied", metadata: ["version": "\(snapshot.version)"])
     }
 
+    // MARK: - Status and control (for the admin API)
+
+    /// Health, load and traffic of every pool, node, tenant and bucket, now.
+    public func status() -> GatewayStatus {
+        let state = store.load()
+        let counters = telemetry.counters()
+        let now = Moment.now()
+        var totals = counters.totals
+        var pools: [PoolStatus] = []
+        for pool in state.pools {
+            let health = pool.snapshot()
+            var nodes: [NodeStatus] = []
+            for (i, node) in health.nodes.enumerated() {
+                let ejected = node.outlier.ejectedUntil.flatMap { $0 > now ? $0.since(now).seconds : nil }
+                var status = NodeStatus(
+                    index: i, url: pool.backends[i].url, weight: node.weight, drained: node.drained, healthy: node.probe.healthy,
+                    ejectedForSeconds: ejected, ejections: node.ejections, throttled: node.throttledUntil.map { $0 > now } ?? false,
+                    inFlight: node.inFlight, inFlightLimit: node.limit, latencyEWMAms: node.latency.estimate(at: now) / 1e6)
+                if let c = counters.nodes[Telemetry.NodeKey(pool: pool.name, node: i)] {
+                    status.requests = c.requests
+                    status.errors = c.errors
+                    status.bytesIn = c.bytesIn
+                    status.bytesOut = c.bytesOut
+                    status.firstByteMsTotal = c.firstByteMsTotal
+                    status.connectionsOpened = c.connectionsOpened
+                    status.connectionsReused = c.connectionsReused
+                }
+                totals.inFlight += node.inFlight
+                nodes.append(status)
+            }
+            pools.append(
+                PoolStatus(
+                    name: pool.name, balancer: pool.config.balancer.rawValue, retryBudgetBalance: health.budget.balance,
+                    retryBudgetWithdrawn: health.budget.withdrawn, retryBudgetRefused: health.budget.refused,
+                    queueDepth: pool.queueDepth, nodes: nodes, events: pool.events))
+        }
+        return GatewayStatus(
+            configVersion: state.snapshot.version, uptimeSeconds: (ContinuousClock.now - startedAt).seconds, pools: pools,
+            tenants: counters.tenants.sorted { $0.requests > $1.requests }, buckets: counters.buckets.sorted { $0.requests > $1.requests },
+            totals: totals, fleetRedisReachable: state.protection.fleet.map(\.isRedisReachable))
+    }
+
+    public enum ControlError: Error, CustomStringConvertible {
+        case noSuchPool(String)
+        case noSuchNode(String, Int)
+        public var description: String {
+            switch self {
+            case .noSuchPool(let p): "no pool named '\(p)'"
+            case .noSuchNode(let p, let n): "pool '\(p)' has no node \(n)"
+            }
+        }
+    }
+
+    /// Takes a node out of rotation (requests in flight finish), or puts it back.
+    public func setDrained(pool: String, node: Int, _ drained: Bool) throws {
+        try runtime(pool, node).setDrained(node, drained)
+    }
+
+    public func setWeight(pool: String, node: Int, _ weight: Int) throws {
+        try runtime(pool, node).setWeight(node, weight)
+    }
+
+    private func runtime(_ name: String, _ node: Int) throws -> PoolRuntime {
+        guard let pool = store.load().pools.first(where: { $0.name == name }) else { throw ControlError.noSuchPool(name) }
+        guard pool.backends.indices.contains(node) else { throw ControlError.noSuchNode(name, node) }
+        return pool
+    }
+
+    /// Reopens the access log file (after log rotation).
+    public func reopenAccessLog() { telemetry.accessLog?.reopen() }
+
     /// Stops accepting, lets requests in flight finish for up to `drainTimeout`, then cuts the rest.
     public func shutdown(drainTimeout: Duration) async {
         prober.withLock { $0.stop() }
@@ -107,6 +184,7 @@ public final class GatewayServer: Sendable {
             try? await worker.eventLoop.submit { worker.forceClose() }.get()
         }
         try? await group.shutdownGracefully()
+        telemetry.accessLog?.flush()
         logger.info("stopped")
     }
 

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
 import NIOCore
 import SpillwayPolicy
@@ -19,6 +14,7 @@ final class Worker: @unchecked Sendable {
     let state: ProxyStateStore
     let logger: Logger
     let nodes: NodePool
+    let telemetry: Telemetry
     private(set) var connections: [ObjectIdentifier: ClientConnection] = [:]
     private(set) var draining = false
     private var requestIDs: RequestIDGenerator
@@ -26,7 +22,8 @@ final class Worker: @unchecked Sendable {
     /// Live connection count readable from other threads (for shutdown progress).
     let connectionCount = Atomic<Int>(0)
 
-    init(eventLoop: EventLoop, index: Int, state: ProxyStateStore, logger: Logger) {
+    init(eventLoop: EventLoop, index: Int, state: ProxyStateStore, telemetry: Telemetry, logger: Logger) {
+        self.telemetry = telemetry
         self.eventLoop = eventLoop
         self.state = state
         self.logger = logger
@@ -40,12 +37,6 @@ final class Worker: @unchecked Sendable {
     func random() -> Double { rng.unit() }
 
     /// Wall-clock seconds since 1970 (signatures carry wall-clock times).
-    func wallClockSeconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec)
-    }
-
     func register(_ handler: ClientConnection) {
         connections[ObjectIdentifier(handler)] = handler
         connectionCount.add(1, ordering: .relaxed)

@@ -62,3 +62,12 @@ func requireTool(_ name: String, install: String) throws {
     let found = try run("sh", ["-c", "command -v \(name)"])
     if found.status != 0 { throw CommandError.missingTool(name, install) }
 }
+
+/// A loopback port nothing listens on right now, for a child process that needs one chosen for it.
+func freeLoopbackPort() throws -> Int {
+    let probe = try run("python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"])
+    guard let port = Int(probe.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        throw CommandError.failed("finding a free port", probe)
+    }
+    return port
+}

@@ -8,6 +8,8 @@ final class Gateway: @unchecked Sendable {
     private let errors: LineReader
 
     var endpoint: String { "http://127.0.0.1:\(port)" }
+    /// The admin listener's base URL, when one is configured (`admin:` or `--admin`).
+    private(set) var adminEndpoint: String?
     var log: String { output.all + errors.all }
 
     /// Quick mode: `spillway serve --listen 127.0.0.1:0 <nodes>`.
@@ -16,9 +18,9 @@ final class Gateway: @unchecked Sendable {
     }
 
     /// Config mode: the YAML is written to a temporary file.
-    convenience init(config yaml: String) throws {
+    convenience init(config yaml: String, environment: [String: String] = [:]) throws {
         let path = try Paths.temporaryFile("spillway.yaml", contents: yaml)
-        try self.init(arguments: ["serve", "--config", path])
+        try self.init(arguments: ["serve", "--config", path], environment: environment)
         configPath = path
     }
 
@@ -31,13 +33,14 @@ final class Gateway: @unchecked Sendable {
         signal(SIGHUP)
     }
 
-    init(arguments: [String]) throws {
+    init(arguments: [String], environment: [String: String] = [:]) throws {
         guard FileManager.default.isExecutableFile(atPath: Paths.spillway) else {
             throw CommandError.missingTool(Paths.spillway, "swift build (or set SPILLWAY_BIN)")
         }
         process = Process()
         process.executableURL = URL(fileURLWithPath: Paths.spillway)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -53,6 +56,12 @@ final class Gateway: @unchecked Sendable {
             throw GatewayError.didNotStart(errors.all)
         }
         self.port = port
+        // Printed before the S3 listener's line, so it is already here when there is one.
+        if let line = output.all.split(separator: "\n").first(where: { $0.hasPrefix("spillway admin on ") }),
+            let url = line.split(separator: " ").first(where: { $0.hasPrefix("http://") })
+        {
+            adminEndpoint = String(url.dropLast(url.hasSuffix("/") ? 1 : 0))
+        }
     }
 
     func signal(_ signo: Int32) { kill(process.processIdentifier, signo) }

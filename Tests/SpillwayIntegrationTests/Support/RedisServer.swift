@@ -7,8 +7,7 @@ final class RedisServer: @unchecked Sendable {
 
     init() throws {
         try requireTool("redis-server", install: "apt-get install redis-server")
-        let probe = try run("python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"])
-        port = Int(probe.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        port = try freeLoopbackPort()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["redis-server", "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         process.standardOutput = FileHandle.nullDevice

@@ -1,0 +1,117 @@
+import Foundation
+import Logging
+import SpillwayConfig
+import SpillwayControl
+import SpillwayPolicy
+import SpillwayProxy
+import Synchronization
+
+/// The one place a config change goes through, whether it comes from SIGHUP, `POST /api/reload` or
+/// `POST /api/config`: it validates, numbers the version, and puts it in force. Changes are
+/// serialized, so two at once cannot both claim the next version. A refused change leaves the
+/// running config, its text and its version as they were.
+final class GatewayControl: AdminBackend {
+    struct ChangeError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private struct Current {
+        var version: Int
+        /// Nil in quick mode until a config is applied through the API.
+        var text: String?
+        var listen: [HostPort]
+    }
+
+    private let server: GatewayServer
+    private let path: String?
+    private let adjust: @Sendable (inout GatewayConfig) -> Void
+    private let logger: Logger
+    private let current: Mutex<Current>
+
+    /// `adjust` applies the command-line overrides (`--workers`, `--admin`, ...) to every new config too.
+    init(server: GatewayServer, path: String?, text: String?, logger: Logger, adjust: @escaping @Sendable (inout GatewayConfig) -> Void) {
+        self.server = server
+        self.path = path
+        self.adjust = adjust
+        self.logger = logger
+        current = Mutex(Current(version: server.currentSnapshot.version, text: text, listen: server.currentSnapshot.config.listen))
+    }
+
+    func status() -> GatewayStatus { server.status() }
+
+    func setDrained(pool: String, node: Int, _ drained: Bool) throws { try server.setDrained(pool: pool, node: node, drained) }
+
+    func setWeight(pool: String, node: Int, _ weight: Int) throws { try server.setWeight(pool: pool, node: node, weight) }
+
+    func currentConfig() -> (version: Int, text: String?) {
+        current.withLock { ($0.version, $0.text) }
+    }
+
+    func validate(_ text: String) -> [ConfigIssue] {
+        switch parse(text, file: "request body") {
+        case .success: []
+        case .failure(let error): error.issues
+        }
+    }
+
+    func apply(_ text: String) throws -> Int {
+        try put(parse(text, file: "request body"), text: text, source: "admin API")
+    }
+
+    func reload() throws -> Int {
+        guard let path else { throw ChangeError(description: "quick mode has no config file to reload; POST the config to /api/config instead") }
+        guard let text = ConfigFile.read(path) else {
+            throw ChangeError(description: "\(path):1:1: error: cannot read the file\n    fix: check the path and its permissions")
+        }
+        return try put(parse(text, file: path), text: text, source: path)
+    }
+
+    /// Parses a config and checks what only a restart can change.
+    private func parse(_ text: String, file: String) -> Result<GatewayConfig, ConfigError> {
+        let directory = path.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? FileManager.default.currentDirectoryPath
+        switch ConfigFile.parse(text: text, file: file, directory: directory) {
+        case .failure(let error):
+            return .failure(error)
+        case .success(var config):
+            adjust(&config)
+            let listen = current.withLock { $0.listen }
+            if config.listen != listen {
+                let line = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("listen") }.map { $0 + 1 } ?? 1
+                return .failure(
+                    ConfigError(issues: [
+                        ConfigIssue(
+                            file: file, line: line, column: 1,
+                            message: "listen changed (running: \(listen.map(\.description).joined(separator: ", ")))",
+                            fix: "keep listen as it is; a new listen address needs a restart")
+                    ]))
+            }
+            return .success(config)
+        }
+    }
+
+    private func put(_ parsed: Result<GatewayConfig, ConfigError>, text: String, source: String) throws -> Int {
+        try current.withLock { current in
+            let config: GatewayConfig
+            switch parsed {
+            case .success(let value): config = value
+            case .failure(let error):
+                logger.error("config refused; keeping version \(current.version)\n\(error)")
+                throw ChangeError(description: error.description)
+            }
+            let running = server.currentSnapshot.config.observability
+            if config.observability.admin != running.admin || config.observability.accessLog != running.accessLog {
+                logger.notice("admin and access_log settings take effect at the next restart")
+            }
+            do {
+                try server.apply(Snapshot(config: config, version: current.version + 1))
+            } catch {
+                logger.error("config refused; keeping version \(current.version): \(error)")
+                throw ChangeError(description: "\(error)")
+            }
+            current.version += 1
+            current.text = text
+            logger.notice("config in force", metadata: ["from": "\(source)", "version": "\(current.version)"])
+            return current.version
+        }
+    }
+}

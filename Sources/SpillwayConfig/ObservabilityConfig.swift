@@ -1,0 +1,37 @@
+/// The admin listener: metrics, the admin API and the dashboard, on an address of its own.
+public struct AdminConfig: Sendable, Equatable {
+    public var listen: HostPort
+    /// Bearer token the admin API requires for every call but `GET /metrics` and the dashboard page.
+    /// Nil: the API is open (acceptable on loopback only).
+    public var token: String?
+    /// Environment variable to take the token from (keeps it out of the config file).
+    public var tokenEnvironment: String?
+
+    public init(listen: HostPort, token: String? = nil, tokenEnvironment: String? = nil) {
+        self.listen = listen
+        self.token = token
+        self.tokenEnvironment = tokenEnvironment
+    }
+}
+
+/// One JSON line per request.
+public struct AccessLogConfig: Sendable, Equatable {
+    /// `stdout`, or a file path (reopened on SIGHUP, for log rotation).
+    public var path: String
+    /// Log a hash of the key instead of the key.
+    public var hashKeys: Bool
+
+    public init(path: String = "stdout", hashKeys: Bool = false) {
+        self.path = path
+        self.hashKeys = hashKeys
+    }
+}
+
+public struct ObservabilityConfig: Sendable, Equatable {
+    public var admin: AdminConfig?
+    public var accessLog: AccessLogConfig?
+    /// Buckets and tenants get their own metric label up to this many; the rest are counted as `other`.
+    public var topN = 20
+
+    public init() {}
+}

@@ -1,0 +1,232 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import SpillwayConfig
+import SpillwayPolicy
+import Synchronization
+
+/// The admin listener: `/metrics`, the JSON admin API under `/api`, the live dashboard at `/`, and a
+/// server-sent event stream of the status. Never S3 traffic. The API needs `Authorization: Bearer
+/// <token>` when a token is configured; `/metrics` and the dashboard page itself do not.
+public final class AdminServer: Sendable {
+    private let address: HostPort
+    let token: String?
+    let backend: any AdminBackend
+    let metrics: MetricsExport?
+    let logger: Logger
+    /// The control plane runs on a thread of its own, never on the data plane's event loops.
+    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private let channel = Mutex<Channel?>(nil)
+
+    public init(address: HostPort, token: String?, backend: any AdminBackend, metrics: MetricsExport?, logger: Logger) {
+        self.address = address
+        self.token = token
+        self.backend = backend
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    @discardableResult
+    public func start() async throws -> SocketAddress? {
+        let server = self
+        let bound = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(AdminHandler(server: server))
+                }
+            }
+            .bind(host: address.host, port: address.port).get()
+        channel.withLock { $0 = bound }
+        logger.info("admin listening", metadata: ["address": "\(address)"])
+        return bound.localAddress
+    }
+
+    public func stop() async {
+        let current = channel.withLock { $0 }
+        try? await current?.close()
+        try? await group.shutdownGracefully()
+    }
+
+    // MARK: - Routing (called by the handler with a complete request)
+
+    struct Response {
+        var status: HTTPResponseStatus
+        var contentType: String
+        var body: [UInt8]
+        var stream: Bool = false
+
+        static func json(_ value: some Encodable, status: HTTPResponseStatus = .ok) -> Response {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+            return Response(status: status, contentType: "application/json", body: Array(data))
+        }
+
+        static func error(_ status: HTTPResponseStatus, _ message: String) -> Response {
+            json(["error": message], status: status)
+        }
+    }
+
+    func route(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8], client: String) -> Response {
+        let (path, query) = split(uri)
+        if method == .GET && (path == "/" || path == "/dashboard") {
+            return Response(status: .ok, contentType: "text/html; charset=utf-8", body: Array(Dashboard.html.utf8))
+        }
+        if method == .GET && path == "/metrics" {
+            return Response(status: .ok, contentType: "text/plain; version=0.0.4", body: metrics?.render(backend.status()) ?? [])
+        }
+        guard path.hasPrefix("/api/") else { return .error(.notFound, "no such path; see the admin API in the README") }
+        if let token, headers.first(name: "authorization") != "Bearer \(token)" {
+            return .error(.unauthorized, "the admin API needs 'Authorization: Bearer <token>'")
+        }
+        let parts = path.split(separator: "/").map(String.init)  // ["api", ...]
+        switch (method, parts.dropFirst().first ?? "") {
+        case (.GET, "status"):
+            return .json(backend.status())
+        case (.GET, "events"):
+            return Response(status: .ok, contentType: "text/event-stream", body: [], stream: true)
+        case (.GET, "config"):
+            let current = backend.currentConfig()
+            return .json(ConfigView(version: current.version, config: current.text))
+        case (.POST, "config"):
+            guard let text = String(bytes: body, encoding: .utf8), !text.isEmpty else { return .error(.badRequest, "send the YAML as the body") }
+            let issues = backend.validate(text)
+            if !issues.isEmpty {
+                return .json(Validation(valid: false, issues: issues.map(\.description)), status: .unprocessableEntity)
+            }
+            if query.contains("dry_run=true") { return .json(Validation(valid: true, issues: [])) }
+            do {
+                let version = try backend.apply(text)
+                logger.notice("admin: config applied", metadata: ["who": "\(client)", "version": "\(version)"])
+                return .json(["version": version])
+            } catch {
+                return .error(.unprocessableEntity, "\(error)")
+            }
+        case (.POST, "reload"):
+            do {
+                let version = try backend.reload()
+                logger.notice("admin: config reloaded from file", metadata: ["who": "\(client)", "version": "\(version)"])
+                return .json(["version": version])
+            } catch {
+                return .error(.unprocessableEntity, "\(error)")
+            }
+        case (.POST, "pools"):
+            // /api/pools/<pool>/nodes/<index>/(drain|undrain|weight)
+            guard parts.count == 6, parts[3] == "nodes", let node = Int(parts[4]) else {
+                return .error(.notFound, "use /api/pools/<pool>/nodes/<index>/drain|undrain|weight")
+            }
+            let pool = parts[2]
+            do {
+                switch parts[5] {
+                case "drain", "undrain":
+                    try backend.setDrained(pool: pool, node: node, parts[5] == "drain")
+                    logger.notice("admin: node \(parts[5])ed", metadata: ["who": "\(client)", "pool": "\(pool)", "node": "\(node)"])
+                case "weight":
+                    guard let request = try? JSONDecoder().decode([String: Int].self, from: Data(body)), let weight = request["weight"],
+                        (1...1000).contains(weight)
+                    else { return .error(.badRequest, "send {\"weight\": 1...1000}") }
+                    try backend.setWeight(pool: pool, node: node, weight)
+                    logger.notice("admin: node weight changed", metadata: ["who": "\(client)", "pool": "\(pool)", "node": "\(node)", "weight": "\(weight)"])
+                default:
+                    return .error(.notFound, "use drain, undrain or weight")
+                }
+                return .json(backend.status().pools.first { $0.name == pool }?.nodes[node])
+            } catch {
+                return .error(.notFound, "\(error)")
+            }
+        default:
+            return .error(.notFound, "no such API call; see the admin API in the README")
+        }
+    }
+
+    private func split(_ uri: String) -> (String, String) {
+        guard let q = uri.firstIndex(of: "?") else { return (uri, "") }
+        return (String(uri[..<q]), String(uri[uri.index(after: q)...]))
+    }
+
+    struct ConfigView: Encodable {
+        let version: Int
+        let config: String?
+    }
+
+    struct Validation: Encodable {
+        let valid: Bool
+        let issues: [String]
+    }
+}
+
+/// One admin connection: reads a request (body capped at 1 MiB), answers it, or streams events.
+private final class AdminHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let server: AdminServer
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var streaming: RepeatedTask?
+
+    init(server: AdminServer) { self.server = server }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            body = []
+        case .body(var bytes):
+            if body.count + bytes.readableBytes <= 1 << 20 { body += bytes.readBytes(length: bytes.readableBytes) ?? [] }
+        case .end:
+            guard let head else { return }
+            let client = context.channel.remoteAddress?.description ?? "?"
+            let response = server.route(method: head.method, uri: head.uri, headers: head.headers, body: body, client: client)
+            if response.stream {
+                startStream(context: context)
+            } else {
+                respond(context: context, response, keepAlive: head.isKeepAlive)
+            }
+            self.head = nil
+        }
+    }
+
+    private func respond(context: ChannelHandlerContext, _ r: AdminServer.Response, keepAlive: Bool) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: r.contentType)
+        headers.add(name: "Content-Length", value: String(r.body.count))
+        headers.add(name: "Cache-Control", value: "no-store")
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: r.status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: r.body)))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        let channel = context.channel
+        if !keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
+    }
+
+    /// Server-sent events: the status every second, until the client goes away.
+    private func startStream(context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "text/event-stream")
+        headers.add(name: "Cache-Control", value: "no-store")
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        let server = self.server
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        streaming = context.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { _ in
+            let context = bound.value
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            guard let data = try? encoder.encode(server.backend.status()) else { return }
+            var buffer = context.channel.allocator.buffer(capacity: data.count + 16)
+            buffer.writeString("data: ")
+            buffer.writeBytes(data)
+            buffer.writeString("\n\n")
+            context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        streaming?.cancel()
+        context.fireChannelInactive()
+    }
+}
