@@ -63,6 +63,7 @@ let package = Package(
         .testTarget(name: "SpillwayS3Tests", dependencies: ["SpillwayS3", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "SpillwayHTTP1Tests", dependencies: ["SpillwayHTTP1"]),
         .testTarget(name: "SpillwayConfigTests", dependencies: ["SpillwayConfig"]),
+        .testTarget(name: "SpillwayControlTests", dependencies: ["SpillwayControl", "SpillwayPolicy"]),
         .testTarget(name: "SpillwayIntegrationTests", dependencies: [], resources: []),
     ]
 )

@@ -422,7 +422,9 @@ def main():
         targets = {"direct": Direct()}
         sp_port = free_port()
         nodes = [f"http://127.0.0.1:{p}" for p in node_ports]
+        # Metrics on (an admin listener, as in production); access log off, as NGINX's is here.
         targets["spillway"] = Service("spillway", [args.spillway, "serve", "--workers", "1", "--log-level", "error",
+                                                   "--admin", "127.0.0.1:0",
                                                    "--listen", f"127.0.0.1:{sp_port}", *nodes], sp_port, log)
         ng_port = free_port()
         with open(f"{work}/nginx-proxy.conf", "w") as f:
@@ -455,7 +457,7 @@ def main():
             bulk_targets = {}
             bp = free_port()
             bulk_targets["spillway"] = Service("spillway-bulk", [args.spillway, "serve", "--workers", "1", "--log-level", "error",
-                                                                 "--listen", f"127.0.0.1:{bp}", f"http://127.0.0.1:{bulk_port}"], bp, log)
+                                                                 "--admin", "127.0.0.1:0", "--listen", f"127.0.0.1:{bp}", f"http://127.0.0.1:{bulk_port}"], bp, log)
             bn = free_port()
             with open(f"{work}/nginx-bulk.conf", "w") as f:
                 f.write(nginx_proxy_conf(work, bn, [bulk_port]).replace("nginx-proxy.pid", "nginx-bulk.pid"))

@@ -19,6 +19,8 @@ public final class AdminServer: Sendable {
     /// The control plane runs on a thread of its own, never on the data plane's event loops.
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let channel = Mutex<Channel?>(nil)
+    private let history = Mutex(StatusHistory())
+    private let sampler = Mutex<RepeatedTask?>(nil)
 
     public init(address: HostPort, token: String?, backend: any AdminBackend, metrics: MetricsExport?, logger: Logger) {
         self.address = address
@@ -41,11 +43,18 @@ public final class AdminServer: Sendable {
             }
             .bind(host: address.host, port: address.port).get()
         channel.withLock { $0 = bound }
+        // One sample a second for the dashboard's charts, whether or not a page is open.
+        let task = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { _ in
+            let status = server.backend.status()
+            server.history.withLock { $0.add(status, atUnixMillis: Int64(Date().timeIntervalSince1970 * 1000)) }
+        }
+        sampler.withLock { $0 = task }
         logger.info("admin listening", metadata: ["address": "\(address)"])
         return bound.localAddress
     }
 
     public func stop() async {
+        sampler.withLock { $0?.cancel() }
         let current = channel.withLock { $0 }
         try? await current?.close()
         try? await group.shutdownGracefully()
@@ -87,6 +96,8 @@ public final class AdminServer: Sendable {
         switch (method, parts.dropFirst().first ?? "") {
         case (.GET, "status"):
             return .json(backend.status())
+        case (.GET, "history"):
+            return .json(history.withLock { $0.samples })
         case (.GET, "events"):
             return Response(status: .ok, contentType: "text/event-stream", body: [], stream: true)
         case (.GET, "config"):

@@ -26,7 +26,7 @@ enum Dashboard {
 <span>up <span id="uptime">–</span></span><span id="fleet"></span><span id="updated" class="muted"></span></header>
 <main>
 <div class="tiles">
- <div class="tile"><b id="rps">–</b><span>requests / s</span></div>
+ <div class="tile"><b id="rps" data-metric="requests_per_second">–</b><span>requests / s</span></div>
  <div class="tile"><b id="mbps">–</b><span>MB/s to clients</span></div>
  <div class="tile"><b id="inflight" data-metric="in_flight">–</b><span>in flight</span></div>
  <div class="tile"><b id="requests" data-metric="requests_total">–</b><span>requests</span></div>
@@ -39,8 +39,8 @@ enum Dashboard {
 </div>
 <h2>Nodes</h2>
 <table id="nodes"><thead><tr><th>pool / node</th><th>state</th><th>in flight</th><th>req/s</th><th>MB/s</th><th>EWMA ms</th><th>avg TTFB ms</th><th>requests</th><th>errors</th><th>ejections</th><th></th></tr></thead><tbody></tbody></table>
-<div class="grid2"><div><h2>Throughput per node (req/s, 60 s)</h2><canvas id="tput" width="700" height="170"></canvas></div>
-<div><h2>Latency per node (EWMA ms, 60 s)</h2><canvas id="lat" width="700" height="170"></canvas></div></div>
+<div class="grid2"><div><h2>Throughput per node (req/s, last 2 min)</h2><canvas id="tput" width="700" height="170"></canvas></div>
+<div><h2>Latency per node (EWMA ms, last 2 min)</h2><canvas id="lat" width="700" height="170"></canvas></div></div>
 <div class="grid2"><div><h2>Top tenants</h2><table id="tenants"><thead><tr><th>tenant</th><th>class</th><th>req/s</th><th>MB/s</th><th>admitted</th><th>queued</th><th>shed</th></tr></thead><tbody></tbody></table></div>
 <div><h2>Top buckets</h2><table id="buckets"><thead><tr><th>bucket</th><th>req/s</th><th>MB/s</th><th>requests</th><th>errors</th></tr></thead><tbody></tbody></table></div></div>
 <h2>What is happening</h2><div id="feed"></div>
@@ -48,7 +48,7 @@ enum Dashboard {
 <script>
 const token = new URLSearchParams(location.hash.slice(1)).get("token");
 const headers = token ? {Authorization: "Bearer " + token} : {};
-let last = null, lastAt = 0; const history = {}; const colours = ["#38bdf8","#f472b6","#a3e635","#fbbf24","#c084fc","#fb7185","#2dd4bf"];
+let last = null; const span = 120; const colours = ["#38bdf8","#f472b6","#a3e635","#fbbf24","#c084fc","#fb7185","#2dd4bf"];
 function fmt(n, d=0){ return n==null ? "–" : Number(n).toLocaleString("en-US",{maximumFractionDigits:d,minimumFractionDigits:d}); }
 function esc(s){ return String(s).replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c])); }
 function state(n){ const tag=(cls,text)=>'<span class="'+cls+'" data-metric="node_state">'+text+'</span>';
@@ -60,21 +60,30 @@ function feed(msg, at){ const f=document.getElementById("feed"); const d=documen
   d.textContent=new Date(at||Date.now()).toLocaleTimeString()+"  "+msg; f.prepend(d); while(f.children.length>200) f.lastChild.remove(); }
 let lastEventAt = 0;
 async function act(pool, node, action){ await fetch(`/api/pools/${encodeURIComponent(pool)}/nodes/${node}/${action}`,{method:"POST",headers}); tick(); }
-function chart(id, series, unit){ const c=document.getElementById(id), g=c.getContext("2d"); g.clearRect(0,0,c.width,c.height);
-  let max=1; for(const s of Object.values(series)) for(const v of s) max=Math.max(max,v);
+// One line per node over the gateway's own one-second samples (so the chart is full as soon as the
+// page opens), newest at the right, with a mark where a node was ejected, went down or was drained.
+function chart(id, samples, value, marks){ const c=document.getElementById(id), g=c.getContext("2d"); g.clearRect(0,0,c.width,c.height);
+  const urls=[...new Set(samples.flatMap(x=>x.nodes.map(n=>n.url)))];
+  let max=1; for(const x of samples) for(const n of x.nodes) max=Math.max(max,value(n));
+  const width=Math.max(samples.length,30), left=40, w=c.width-45, top=10, h=c.height-25, xAt=i=>left+w*(width-samples.length+i)/(width-1);
   g.strokeStyle="#1f2937"; g.fillStyle="#64748b"; g.font="11px sans-serif";
-  for(let i=0;i<=4;i++){ const y=10+(c.height-25)*i/4; g.beginPath(); g.moveTo(40,y); g.lineTo(c.width,y); g.stroke(); g.fillText(fmt(max*(1-i/4), max<10?1:0),2,y+4); }
-  let k=0; for(const [name,s] of Object.entries(series)){ g.strokeStyle=colours[k%colours.length]; g.beginPath();
-    s.forEach((v,i)=>{ const x=40+(c.width-45)*i/59, y=10+(c.height-25)*(1-v/max); i?g.lineTo(x,y):g.moveTo(x,y); }); g.stroke();
-    g.fillStyle=colours[k%colours.length]; g.fillText(name, 48+k*150, c.height-3); k++; } }
+  for(let i=0;i<=4;i++){ const y=top+h*i/4; g.beginPath(); g.moveTo(left,y); g.lineTo(c.width,y); g.stroke(); g.fillText(fmt(max*(1-i/4), max<10?1:0),2,y+4); }
+  if(samples.length){ const t0=samples[0].atUnixMillis, t1=samples[samples.length-1].atUnixMillis;
+    for(const m of marks) if(m.atUnixMillis>=t0 && m.atUnixMillis<=t1){ const i=(m.atUnixMillis-t0)/Math.max(1,t1-t0)*(samples.length-1), x=xAt(i);
+      g.strokeStyle=m.kind==="drained"?"#fbbf24":"#f87171"; g.setLineDash([4,3]); g.beginPath(); g.moveTo(x,top); g.lineTo(x,top+h); g.stroke(); g.setLineDash([]);
+      g.fillStyle=g.strokeStyle; g.fillText(m.kind.replace("_"," ")+" "+m.url.replace("http://",""), Math.min(x+3,c.width-150), top+10); } }
+  urls.forEach((u,k)=>{ g.strokeStyle=colours[k%colours.length]; g.lineWidth=1.6; g.beginPath(); let started=false;
+    samples.forEach((x,i)=>{ const n=x.nodes.find(n=>n.url===u); if(!n) return; const y=top+h*(1-value(n)/max); started?g.lineTo(xAt(i),y):g.moveTo(xAt(i),y); started=true; });
+    g.stroke(); g.lineWidth=1; g.fillStyle=colours[k%colours.length]; g.fillText(u.replace("http://",""), 48+k*150, c.height-3); }); }
 async function tick(){
-  let s; try { const r=await fetch("/api/status",{headers}); if(!r.ok){ document.getElementById("updated").textContent="admin API: "+r.status; return; } s=await r.json(); } catch(e){ return; }
-  const now=performance.now(), dt=last?(now-lastAt)/1000:0, t=s.totals, p=last?last.totals:null;
-  const rate=(a,b)=> dt>0 ? Math.max(0,(a-b)/dt) : 0;
+  let s, hist; try { const [r,hr]=await Promise.all([fetch("/api/status",{headers}), fetch("/api/history",{headers})]);
+    if(!r.ok){ document.getElementById("updated").textContent="admin API: "+r.status; return; } s=await r.json(); hist=hr.ok?await hr.json():[]; } catch(e){ return; }
+  const latest=hist.length?hist[hist.length-1]:null, nodeRate={}; if(latest) for(const n of latest.nodes) nodeRate[n.pool+"|"+n.url]=n;
+  const t=s.totals, p=last?last.totals:null;
   document.getElementById("version").textContent=s.configVersion; document.getElementById("uptime").textContent=fmt(s.uptimeSeconds)+" s";
   document.getElementById("fleet").textContent = s.fleetRedisReachable==null ? "" : (s.fleetRedisReachable ? "fleet: Redis ok" : "fleet: Redis UNREACHABLE (local share)");
-  document.getElementById("rps").textContent=p?fmt(rate(t.requests,p.requests),1):"–";
-  document.getElementById("mbps").textContent=p?fmt(rate(t.bytesOut,p.bytesOut)/1e6,2):"–";
+  document.getElementById("rps").textContent=latest?fmt(latest.requestsPerSecond,1):"–";
+  document.getElementById("mbps").textContent=latest?fmt(latest.bytesOutPerSecond/1e6,2):"–";
   for(const [id,key] of [["inflight","inFlight"],["requests","requests"],["errors","errors"],["retries","retries"],["hedges","hedges"],["hedgewins","hedgeWins"],["resumes","resumes"],["shed","shed"],["queued","queued"]])
     document.getElementById(id).textContent=t[key];
   if(p){ for(const [key,label] of [["retries","retried on another node"],["hedges","hedged a slow read"],["resumes","resumed a broken download"],["shed","shed (SlowDown)"],["queued","queued for a node with room"],["errors","failed"]])
@@ -83,23 +92,23 @@ async function tick(){
   // ejection still shows it).
   const events=s.pools.flatMap(pl=>pl.events.map(e=>({...e,pool:pl.name}))).filter(e=>e.atUnixMillis>lastEventAt).sort((a,b)=>a.atUnixMillis-b.atUnixMillis);
   for(const e of events){ feed(e.pool+" "+e.url+": "+e.kind.replace("_"," ")+(e.detail?" ("+e.detail+")":""), e.atUnixMillis); lastEventAt=Math.max(lastEventAt,e.atUnixMillis); }
-  const rows=[], prevNodes={}; if(last) for(const pl of last.pools) for(const n of pl.nodes) prevNodes[pl.name+"|"+n.index]=n;
-  for(const pl of s.pools) for(const n of pl.nodes){ const key=pl.name+"|"+n.index, o=prevNodes[key], st=state(n);
-    const rps=o?rate(n.requests,o.requests):0, mbps=o?rate(n.bytesOut,o.bytesOut)/1e6:0, ttfb=n.requests?n.firstByteMsTotal/n.requests:0;
-    (history[n.url] ||= {t:Array(60).fill(0), l:Array(60).fill(0)}); const h=history[n.url]; h.t.push(rps); h.t.shift(); h.l.push(n.latencyEWMAms); h.l.shift();
+  const rows=[];
+  for(const pl of s.pools) for(const n of pl.nodes){ const r=nodeRate[pl.name+"|"+n.url], st=state(n);
+    const rps=r?r.requestsPerSecond:0, mbps=r?r.bytesOutPerSecond/1e6:0, ttfb=n.requests?n.firstByteMsTotal/n.requests:0;
     rows.push(`<tr data-node="${esc(n.url)}"><td class="l">${esc(pl.name)} / ${esc(n.url)}</td><td>${st}</td><td data-metric="node_in_flight">${n.inFlight}${n.inFlightLimit!=null?" / "+n.inFlightLimit:""}</td><td>${fmt(rps,1)}</td><td>${fmt(mbps,2)}</td><td>${fmt(n.latencyEWMAms,1)}</td><td>${fmt(ttfb,1)}</td><td data-metric="node_requests">${n.requests}</td><td data-metric="node_errors">${n.errors}</td><td>${n.ejections}</td>
       <td><button onclick="act('${esc(pl.name)}',${n.index},'${n.drained?"undrain":"drain"}')">${n.drained?"undrain":"drain"}</button></td></tr>`); }
   document.querySelector("#nodes tbody").innerHTML=rows.join("");
-  const series=(k)=>Object.fromEntries(Object.entries(history).map(([u,h])=>[u.replace("http://",""),h[k]]));
-  chart("tput",series("t")); chart("lat",series("l"));
-  const prevT=Object.fromEntries((last?last.tenants:[]).map(x=>[x.name,x]));
-  document.querySelector("#tenants tbody").innerHTML=s.tenants.slice(0,10).map(x=>{const o=prevT[x.name];
-    return `<tr data-tenant="${esc(x.name)}"><td class="l">${esc(x.name)}</td><td class="l">${esc(x.className||"")}</td><td>${fmt(o?rate(x.requests,o.requests):0,1)}</td><td>${fmt(o?rate(x.bytesOut,o.bytesOut)/1e6:0,2)}</td><td>${x.admitted}</td><td>${x.queued}</td><td data-metric="tenant_shed">${x.shed}</td></tr>`}).join("");
-  const prevB=Object.fromEntries((last?last.buckets:[]).map(x=>[x.name,x]));
-  document.querySelector("#buckets tbody").innerHTML=s.buckets.slice(0,10).map(x=>{const o=prevB[x.name];
-    return `<tr data-bucket="${esc(x.name)}"><td class="l">${esc(x.name)}</td><td>${fmt(o?rate(x.requests,o.requests):0,1)}</td><td>${fmt(o?rate(x.bytesOut,o.bytesOut)/1e6:0,2)}</td><td data-metric="bucket_requests">${x.requests}</td><td>${x.errors}</td></tr>`}).join("");
+  const marks=s.pools.flatMap(pl=>pl.events).filter(e=>["ejected","probe_down","drained"].includes(e.kind));
+  const shown=hist.slice(-span); chart("tput",shown,n=>n.requestsPerSecond,marks); chart("lat",shown,n=>n.latencyEWMAms,marks);
+  // Busiest first, by this second's rate (from the gateway's samples), then by all-time requests.
+  const byName=(list)=>Object.fromEntries((list||[]).map(x=>[x.name,x]));
+  const tr=byName(latest&&latest.tenants), br=byName(latest&&latest.buckets), busy=(r)=>(a,b)=>((r[b.name]||{}).requestsPerSecond||0)-((r[a.name]||{}).requestsPerSecond||0)||b.requests-a.requests;
+  document.querySelector("#tenants tbody").innerHTML=[...s.tenants].sort(busy(tr)).slice(0,10).map(x=>{const r=tr[x.name]||{};
+    return `<tr data-tenant="${esc(x.name)}"><td class="l">${esc(x.name)}</td><td class="l">${esc(x.className||"")}</td><td>${fmt(r.requestsPerSecond||0,1)}</td><td>${fmt((r.bytesOutPerSecond||0)/1e6,2)}</td><td>${x.admitted}</td><td>${x.queued}</td><td data-metric="tenant_shed">${x.shed}</td></tr>`}).join("");
+  document.querySelector("#buckets tbody").innerHTML=[...s.buckets].sort(busy(br)).slice(0,10).map(x=>{const r=br[x.name]||{};
+    return `<tr data-bucket="${esc(x.name)}"><td class="l">${esc(x.name)}</td><td>${fmt(r.requestsPerSecond||0,1)}</td><td>${fmt((r.bytesOutPerSecond||0)/1e6,2)}</td><td data-metric="bucket_requests">${x.requests}</td><td>${x.errors}</td></tr>`}).join("");
   document.getElementById("updated").textContent="updated "+new Date().toLocaleTimeString();
-  last=s; lastAt=now; }
+  last=s; }
 tick(); setInterval(tick, 1000);
 </script></body></html>
 """#

@@ -170,8 +170,15 @@ struct ObservabilityTests {
         try await Task.sleep(for: .seconds(1.5))
         let url = admin.base + "/#token=" + Self.token
         let before = try await admin.status()
+        let samplesBefore = try await admin.call("GET", "/api/history").json.array
         let dom = try Chromium.dom(of: url, millis: 2500)
         let after = try await admin.status()
+        let samplesAfter = try await admin.call("GET", "/api/history").json.array
+        // The request rate shown is one of the gateway's one-second samples taken meanwhile.
+        let rates = Set((samplesBefore.suffix(1) + samplesAfter.suffix(4)).compactMap { $0["requestsPerSecond"].double }.map {
+            ($0 * 10).rounded() / 10 })
+        let shownRate = Chromium.metric("requests_per_second", in: dom).first.flatMap { Double($0.replacingOccurrences(of: ",", with: "")) }
+        #expect(shownRate != nil && shownRate! > 0 && rates.contains(shownRate!), "page \(String(describing: shownRate)), samples \(rates)")
         // The page's totals lie between the status read just before and just after it loaded.
         let shown = Chromium.metric("requests_total", in: dom).first.flatMap { Int($0) }
         let low = before["totals"]["requests"].int ?? 0
@@ -260,6 +267,21 @@ struct AdminAPITests {
         #expect(try await admin.call("POST", "/api/pools/cluster/nodes/9/drain").status == 404)
         #expect(try await admin.call("POST", "/api/pools/nowhere/nodes/0/drain").status == 404)
         #expect(try await admin.call("POST", "/api/pools/cluster/nodes/0/weight", body: #"{"weight": 0}"#).status == 400)
+
+        // The status as server-sent events, for a page or a script that would rather be pushed to.
+        let events = try run("python3", ["-c", """
+            import sys, urllib.request
+            r = urllib.request.urlopen(urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]}), timeout=10)
+            print(r.headers["Content-Type"]); print(r.readline().decode().strip())
+            """, admin.base + "/api/events", Self.token])
+        let lines = events.stdout.split(separator: "\n")
+        #expect(lines.first == "text/event-stream" && lines.count == 2 && lines[1].hasPrefix("data: {"), "\(events)")
+        let pushed = try JSON(parsing: String(lines.last?.dropFirst("data: ".count) ?? ""))
+        #expect(pushed["pools"][0]["nodes"].array.count == 3)
+        // One sample a second for the charts, kept by the gateway.
+        try await Task.sleep(for: .seconds(2.2))
+        let history = try await admin.call("GET", "/api/history").json.array
+        #expect(history.count >= 1 && history.last?["nodes"].array.count == 3)
     }
 
     @Test func drainUndrainAndWeightTakeEffectUnderLoad() async throws {

@@ -114,7 +114,7 @@ public final class GatewayServer: Sendable {
                     index: i, url: pool.backends[i].url, weight: node.weight, drained: node.drained, healthy: node.probe.healthy,
                     ejectedForSeconds: ejected, ejections: node.ejections, throttled: node.throttledUntil.map { $0 > now } ?? false,
                     inFlight: node.inFlight, inFlightLimit: node.limit, latencyEWMAms: node.latency.estimate(at: now) / 1e6)
-                if let c = counters.nodes[Telemetry.NodeKey(pool: pool.name, node: i)] {
+                if let c = counters.nodes[Telemetry.NodeKey(pool: pool.name, url: pool.backends[i].url)] {
                     status.requests = c.requests
                     status.errors = c.errors
                     status.bytesIn = c.bytesIn

@@ -8,9 +8,10 @@ import Synchronization
 /// tenants are limited to the first `topN` seen, the rest count as `other`, so a flood of bucket
 /// names cannot explode the metrics.
 final class Telemetry: Sendable {
+    /// A node by pool and URL: a reload may put another node at an index, and counts follow the node.
     struct NodeKey: Hashable, Sendable {
         let pool: String
-        let node: Int
+        let url: String
     }
 
     private struct Handles: Sendable {
@@ -21,6 +22,41 @@ final class Telemetry: Sendable {
         let firstByte: Metrics.Timer
     }
 
+    /// One set of metric series: the labels a finished request is counted under.
+    private struct SeriesKey: Hashable, Sendable {
+        let operation: String
+        let bucket: String
+        let tenant: String
+        let pool: String
+        /// The URL, not the index: a reload may put another node at an index.
+        let node: String
+        let statusClass: Int
+    }
+
+    /// A counter by its name and up to three label values (the names are fixed per counter).
+    private struct CounterKey: Hashable, Sendable {
+        let label: String
+        let a: String
+        let b: String
+        let c: String
+    }
+
+    /// The counters one finished request adds to, besides its series' handles.
+    private struct EventCounters {
+        var error: Counter?
+        var retries: Counter?
+        var hedge: Counter?
+        var hedgeWin: Counter?
+        var resumes: Counter?
+        var resumedBytes: Counter?
+        var decision: Counter?
+    }
+
+    private struct ConnectionCounters: Sendable {
+        let opened: Counter
+        let reused: Counter
+    }
+
     private struct State: Sendable {
         var nodes: [NodeKey: NodeStatus] = [:]
         var tenants: [String: TrafficStatus] = [:]
@@ -28,7 +64,20 @@ final class Telemetry: Sendable {
         var totals = GatewayStatus.Totals()
         var tenantLabels: Set<String> = []
         var bucketLabels: Set<String> = []
-        var handles: [String: Handles] = [:]
+        // Metric handles are made once per series and kept: making one is a registry lookup.
+        var handles: [SeriesKey: Handles] = [:]
+        var connectionCounters: [NodeKey: ConnectionCounters] = [:]
+        var counters: [CounterKey: Counter] = [:]
+
+        mutating func counter(_ label: String, _ labels: KeyValuePairs<String, String>) -> Counter {
+            let values = labels.map(\.value)
+            let key = CounterKey(
+                label: label, a: values.first ?? "", b: values.count > 1 ? values[1] : "", c: values.count > 2 ? values[2] : "")
+            if let known = counters[key] { return known }
+            let made = Counter(label: label, dimensions: labels.map { ($0.key, $0.value) })
+            counters[key] = made
+            return made
+        }
     }
 
     let topN: Int
@@ -43,7 +92,7 @@ final class Telemetry: Sendable {
     func record(_ s: RequestSummary) {
         accessLog?.write(s)
         let failed = s.status >= 500 || s.aborted
-        let (tenantLabel, bucketLabel, handles) = state.withLock { st -> (String, String, Handles) in
+        let (handles, events) = state.withLock { st -> (Handles, EventCounters) in
             st.totals.requests += 1
             st.totals.errors += failed ? 1 : 0
             st.totals.bytesIn += s.bytesIn
@@ -62,71 +111,84 @@ final class Telemetry: Sendable {
             case "refused": st.totals.refused += 1
             default: break
             }
+            // Updated in place (`[key, default:]` is one lookup, no copy of the value).
             if let last = s.attempts.last {
-                let key = NodeKey(pool: s.pool, node: last.node)
-                var n = st.nodes[key] ?? NodeStatus(
-                    index: last.node, url: last.url, weight: 1, drained: false, healthy: true, ejectedForSeconds: nil, ejections: 0,
-                    throttled: false, inFlight: 0, inFlightLimit: nil, latencyEWMAms: 0)
-                n.requests += 1
-                n.errors += failed ? 1 : 0
-                n.bytesIn += s.bytesIn
-                n.bytesOut += s.bytesOut
-                n.firstByteMsTotal += Double(s.firstByteNanos ?? 0) / 1e6
-                st.nodes[key] = n
+                Self.add(s, failed: failed, to: &st.nodes[NodeKey(pool: s.pool, url: last.url), default: Self.node(last.node, last.url)])
             }
-            var t = st.tenants[s.tenant] ?? TrafficStatus(name: s.tenant, className: s.className)
-            Self.add(s, failed: failed, to: &t)
-            st.tenants[s.tenant] = t
-            if let bucket = s.bucket {
-                var b = st.buckets[bucket] ?? TrafficStatus(name: bucket)
-                Self.add(s, failed: failed, to: &b)
-                st.buckets[bucket] = b
-            }
+            Self.add(s, failed: failed, to: &st.tenants[s.tenant, default: TrafficStatus(name: s.tenant, className: s.className)])
+            if let bucket = s.bucket { Self.add(s, failed: failed, to: &st.buckets[bucket, default: TrafficStatus(name: bucket)]) }
             let tenantLabel = Self.fold(s.tenant, into: &st.tenantLabels, limit: topN)
             let bucketLabel = s.bucket.map { Self.fold($0, into: &st.bucketLabels, limit: topN) } ?? ""
-            let key = "\(s.operation)|\(bucketLabel)|\(tenantLabel)|\(s.pool)|\(s.attempts.last?.url ?? "")|\(s.status / 100)xx"
+            let key = SeriesKey(
+                operation: s.operation, bucket: bucketLabel, tenant: tenantLabel, pool: s.pool, node: s.attempts.last?.url ?? "",
+                statusClass: s.status / 100)
             let handles = st.handles[key] ?? Self.makeHandles(s, tenant: tenantLabel, bucket: bucketLabel)
             st.handles[key] = handles
-            return (tenantLabel, bucketLabel, handles)
+            var events = EventCounters()
+            if let code = s.errorCode ?? (s.status >= 400 ? "http_\(s.status)" : nil) {
+                events.error = st.counter("spillway_errors_total", ["s3_operation": s.operation, "pool": s.pool, "code": code])
+            }
+            if s.retries > 0 { events.retries = st.counter("spillway_retries_total", ["pool": s.pool]) }
+            if s.hedged { events.hedge = st.counter("spillway_hedges_total", ["pool": s.pool]) }
+            if s.hedgeWon { events.hedgeWin = st.counter("spillway_hedge_wins_total", ["pool": s.pool]) }
+            if s.resumes > 0 {
+                events.resumes = st.counter("spillway_resumes_total", ["pool": s.pool])
+                events.resumedBytes = st.counter("spillway_resumed_bytes_total", ["pool": s.pool])
+            }
+            if s.decision != "none" {
+                events.decision = st.counter(
+                    "spillway_limiter_decisions_total", ["tenant": tenantLabel, "class": s.className, "decision": s.decision])
+            }
+            return (handles, events)
         }
         handles.requests.increment()
         if s.bytesIn > 0 { handles.bytesIn.increment(by: s.bytesIn) }
         if s.bytesOut > 0 { handles.bytesOut.increment(by: s.bytesOut) }
         handles.total.recordNanoseconds(Int64(s.totalNanos))
         if let ttfb = s.firstByteNanos { handles.firstByte.recordNanoseconds(Int64(ttfb)) }
-        if let code = s.errorCode ?? (s.status >= 400 ? "http_\(s.status)" : nil) {
-            Counter(label: "spillway_errors_total", dimensions: [("s3_operation", s.operation), ("pool", s.pool), ("code", code)]).increment()
-        }
-        if s.retries > 0 { Counter(label: "spillway_retries_total", dimensions: [("pool", s.pool)]).increment(by: s.retries) }
-        if s.hedged { Counter(label: "spillway_hedges_total", dimensions: [("pool", s.pool)]).increment() }
-        if s.hedgeWon { Counter(label: "spillway_hedge_wins_total", dimensions: [("pool", s.pool)]).increment() }
-        if s.resumes > 0 {
-            Counter(label: "spillway_resumes_total", dimensions: [("pool", s.pool)]).increment(by: s.resumes)
-            Counter(label: "spillway_resumed_bytes_total", dimensions: [("pool", s.pool)]).increment(by: s.resumedBytes)
-        }
-        if s.decision != "none" {
-            Counter(label: "spillway_limiter_decisions_total", dimensions: [("tenant", tenantLabel), ("class", s.className), ("decision", s.decision)])
-                .increment()
-        }
-        _ = bucketLabel
+        events.error?.increment()
+        events.retries?.increment(by: s.retries)
+        events.hedge?.increment()
+        events.hedgeWin?.increment()
+        events.resumes?.increment(by: s.resumes)
+        events.resumedBytes?.increment(by: s.resumedBytes)
+        events.decision?.increment()
     }
 
     /// A node connection was opened, or a parked one reused.
     func nodeConnection(pool: String, node: Int, url: String, reused: Bool) {
-        state.withLock { st in
-            let key = NodeKey(pool: pool, node: node)
-            var n = st.nodes[key] ?? NodeStatus(
-                index: node, url: url, weight: 1, drained: false, healthy: true, ejectedForSeconds: nil, ejections: 0,
-                throttled: false, inFlight: 0, inFlightLimit: nil, latencyEWMAms: 0)
-            if reused { n.connectionsReused += 1 } else { n.connectionsOpened += 1 }
-            st.nodes[key] = n
+        let counter = state.withLock { st -> Counter in
+            let key = NodeKey(pool: pool, url: url)
+            if reused { st.nodes[key, default: Self.node(node, url)].connectionsReused += 1 } else {
+                st.nodes[key, default: Self.node(node, url)].connectionsOpened += 1
+            }
+            if let known = st.connectionCounters[key] { return reused ? known.reused : known.opened }
+            let dimensions = [("pool", pool), ("node", url)]
+            let counters = ConnectionCounters(
+                opened: Counter(label: "spillway_node_connections_opened_total", dimensions: dimensions),
+                reused: Counter(label: "spillway_node_connections_reused_total", dimensions: dimensions))
+            st.connectionCounters[key] = counters
+            return reused ? counters.reused : counters.opened
         }
-        Counter(label: reused ? "spillway_node_connections_reused_total" : "spillway_node_connections_opened_total",
-                dimensions: [("pool", pool), ("node", url)]).increment()
+        counter.increment()
     }
 
     func counters() -> (nodes: [NodeKey: NodeStatus], tenants: [TrafficStatus], buckets: [TrafficStatus], totals: GatewayStatus.Totals) {
         state.withLock { st in (st.nodes, Array(st.tenants.values), Array(st.buckets.values), st.totals) }
+    }
+
+    private static func node(_ index: Int, _ url: String) -> NodeStatus {
+        NodeStatus(
+            index: index, url: url, weight: 1, drained: false, healthy: true, ejectedForSeconds: nil, ejections: 0, throttled: false,
+            inFlight: 0, inFlightLimit: nil, latencyEWMAms: 0)
+    }
+
+    private static func add(_ s: RequestSummary, failed: Bool, to n: inout NodeStatus) {
+        n.requests += 1
+        n.errors += failed ? 1 : 0
+        n.bytesIn += s.bytesIn
+        n.bytesOut += s.bytesOut
+        n.firstByteMsTotal += Double(s.firstByteNanos ?? 0) / 1e6
     }
 
     private static func add(_ s: RequestSummary, failed: Bool, to t: inout TrafficStatus) {
