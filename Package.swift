@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         .target(name: "SpillwayPolicy"),
@@ -37,6 +38,19 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]
+        ),
+        // A swift-distributed-tracing Tracer with its own OTLP/HTTP JSON exporter: spans reach any
+        // OpenTelemetry collector without swift-otel's gRPC and protobuf in the build.
+        .target(
+            name: "SpillwayTracing",
+            dependencies: [
+                "SpillwayS3",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -54,8 +68,9 @@ let package = Package(
         .executableTarget(
             name: "SpillwayCLI",
             dependencies: [
-                "SpillwayConfig", "SpillwayProxy", "SpillwayControl", "SpillwayPolicy",
+                "SpillwayConfig", "SpillwayProxy", "SpillwayControl", "SpillwayPolicy", "SpillwayTracing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -64,6 +79,9 @@ let package = Package(
         .testTarget(name: "SpillwayHTTP1Tests", dependencies: ["SpillwayHTTP1"]),
         .testTarget(name: "SpillwayConfigTests", dependencies: ["SpillwayConfig"]),
         .testTarget(name: "SpillwayControlTests", dependencies: ["SpillwayControl", "SpillwayPolicy"]),
+        .testTarget(
+            name: "SpillwayTracingTests",
+            dependencies: ["SpillwayTracing", .product(name: "Tracing", package: "swift-distributed-tracing")]),
         .testTarget(name: "SpillwayIntegrationTests", dependencies: [], resources: []),
     ]
 )

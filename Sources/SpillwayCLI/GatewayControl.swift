@@ -99,8 +99,10 @@ final class GatewayControl: AdminBackend {
                 throw ChangeError(description: error.description)
             }
             let running = server.currentSnapshot.config.observability
-            if config.observability.admin != running.admin || config.observability.accessLog != running.accessLog {
-                logger.notice("admin and access_log settings take effect at the next restart")
+            if config.observability.admin != running.admin || config.observability.accessLog != running.accessLog
+                || config.observability.tracing != running.tracing
+            {
+                logger.notice("admin, access_log and tracing settings take effect at the next restart")
             }
             do {
                 try server.apply(Snapshot(config: config, version: current.version + 1))

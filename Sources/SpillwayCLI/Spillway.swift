@@ -4,6 +4,8 @@ import Logging
 import SpillwayConfig
 import SpillwayControl
 import SpillwayProxy
+import SpillwayTracing
+import Tracing
 
 @main
 struct Spillway: AsyncParsableCommand {
@@ -94,7 +96,18 @@ struct Serve: AsyncParsableCommand {
         logger.debug("file descriptor limit", metadata: ["limit": "\(descriptors)"])
         // swift-metrics is bootstrapped before the data plane makes its first counter.
         let metrics = gatewayConfig.observability.admin == nil ? nil : MetricsExport.bootstrap()
-        let server = try GatewayServer(snapshot: Snapshot(config: gatewayConfig, version: 1), logger: logger)
+        let exporter = gatewayConfig.observability.tracing.map { tracing in
+            OTLPExporter(
+                endpoint: .init(host: tracing.endpoint.host, port: tracing.endpoint.port), serviceName: tracing.serviceName,
+                version: Spillway.version, logger: logger)
+        }
+        let tracer = exporter.map { exporter -> OTLPTracer in
+            let tracer = OTLPTracer(exporter: exporter, samplePercent: Double(gatewayConfig.observability.tracing?.samplePercent ?? 100))
+            // Libraries that trace through swift-distributed-tracing find the same tracer.
+            InstrumentationSystem.bootstrap(tracer)
+            return tracer
+        }
+        let server = try GatewayServer(snapshot: Snapshot(config: gatewayConfig, version: 1), tracer: tracer, logger: logger)
         let control = GatewayControl(server: server, path: config, text: text, logger: logger, adjust: adjust)
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP])
         var adminServer: AdminServer?
@@ -126,6 +139,7 @@ struct Serve: AsyncParsableCommand {
         }
         await adminServer?.stop()
         await server.shutdown(drainTimeout: gatewayConfig.drainTimeout)
+        await exporter?.shutdown()
     }
 
     /// What the command line changes in every config, the first and each reloaded one.

@@ -5,7 +5,7 @@ import Yams
 /// Turns config text into a `GatewayConfig`, or refuses it with every problem and its line.
 public enum ConfigLoader {
     public static let topLevelKeys =
-        ["listen", "workers", "s3", "timeouts", "drain_timeout", "pools", "routes", "default_pool", "admin", "access_log", "metrics"]
+        ["listen", "workers", "s3", "timeouts", "drain_timeout", "pools", "routes", "default_pool", "admin", "access_log", "metrics", "tracing"]
         + protectionKeys
     static let timeoutKeys = ["connect", "first_byte", "idle", "client_idle", "attempt"]
     static let routeTimeoutKeys = ["connect", "first_byte", "idle", "attempt"]
@@ -105,6 +105,28 @@ public enum ConfigLoader {
                 for (k, _, v) in r.mapping(value, section: "metrics", allowed: ["top_n"]) where k == "top_n" {
                     observability.topN = r.int(v, "metrics.top_n", range: 1...1000) ?? observability.topN
                 }
+            case "tracing":
+                var tracing = TracingConfig(endpoint: HostPort(host: "127.0.0.1", port: 4318))
+                var endpoint: HostPort?
+                for (k, _, v) in r.mapping(value, section: "tracing", allowed: ["otlp_endpoint", "service_name", "sample_percent"]) {
+                    switch k {
+                    case "otlp_endpoint":
+                        guard let text = r.string(v, "tracing.otlp_endpoint") else { break }
+                        switch ValueParsers.nodeURL(text) {
+                        case .success(let hp): endpoint = HostPort(host: hp.host, port: hp.port)
+                        case .failure(let problem):
+                            r.report(v, "tracing.otlp_endpoint: \(problem.message.replacingOccurrences(of: "node URL", with: "collector URL"))",
+                                     fix: "the collector's OTLP/HTTP address, e.g. http://127.0.0.1:4318 (spans go to /v1/traces)")
+                        }
+                    case "service_name": tracing.serviceName = r.string(v, "tracing.service_name") ?? tracing.serviceName
+                    case "sample_percent": tracing.samplePercent = r.int(v, "tracing.sample_percent", range: 0...100) ?? tracing.samplePercent
+                    default: break
+                    }
+                }
+                if let endpoint { tracing.endpoint = endpoint } else {
+                    r.report(value, "tracing has no otlp_endpoint", fix: "add 'otlp_endpoint: http://127.0.0.1:4318'")
+                }
+                observability.tracing = tracing
             default:
                 break
             }

@@ -27,9 +27,21 @@ public struct AccessLogConfig: Sendable, Equatable {
     }
 }
 
+/// Spans for every request, sent to an OpenTelemetry collector over OTLP/HTTP (JSON).
+public struct TracingConfig: Sendable, Equatable {
+    public var endpoint: HostPort
+    public var serviceName = "spillway"
+    /// Share of requests without a sampled `traceparent` that start a trace (a client's sampled
+    /// trace is always continued, an unsampled one never).
+    public var samplePercent = 100
+
+    public init(endpoint: HostPort) { self.endpoint = endpoint }
+}
+
 public struct ObservabilityConfig: Sendable, Equatable {
     public var admin: AdminConfig?
     public var accessLog: AccessLogConfig?
+    public var tracing: TracingConfig?
     /// Buckets and tenants get their own metric label up to this many; the rest are counted as `other`.
     public var topN = 20
 

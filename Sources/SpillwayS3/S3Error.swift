@@ -74,24 +74,3 @@ public struct S3Error: Error, Sendable, Equatable {
             + "</Resource><RequestId>" + XMLEscaping.escape(requestID) + "</RequestId></Error>"
     }
 }
-
-public enum XMLEscaping {
-    public static func escape(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 38 || $0 == 60 || $0 == 62 || $0 == 34 || $0 == 39 }) else {
-            return text
-        }
-        var out = ""
-        out.reserveCapacity(text.utf8.count + 16)
-        for ch in text {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default: out.append(ch)
-            }
-        }
-        return out
-    }
-}

@@ -107,6 +107,38 @@ struct ObservabilityTests {
         #expect(traced.count == 1 && traced.first?["trace_id"].string == traceID && traced.first?["key"].string == "w/0")
     }
 
+    @Test func eachRequestIsASpanExportedOverOTLPContinuingTheClientsTrace() async throws {
+        let cluster = try await SharedCluster.shared.get()
+        let receiver = try OTLPReceiver()
+        let path = try Paths.temporaryFile("access.log", contents: "")
+        let gateway = try Gateway(config: config(cluster, accessLog: path, extra: """
+            tracing: { otlp_endpoint: "http://127.0.0.1:\(receiver.port)", service_name: spillway-test }
+            """))
+        let traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+        _ = try boto("workload", endpoint: gateway.endpoint, cluster: cluster,
+                     ["--bucket", "obs-trace", "--count", "1", "--size", "100", "--missing", "0", "--trace-id", traceID])
+        let total = try await admin(gateway).status()["totals"]["requests"].int ?? 0
+        var spans: [JSON] = []
+        #expect(waitFor(10) { spans = (try? receiver.spans()) ?? []; return spans.count >= total })
+        #expect(spans.count == total && total >= 4)
+        #expect(spans.allSatisfy { $0["resource"]["service.name"].string == "spillway-test" && $0["kind"].int == 2 })
+        // The GET that carried the client's traceparent is a child of the client's span, in its trace.
+        let traced = spans.filter { $0["traceId"].string == traceID }
+        #expect(traced.count == 1)
+        let get = traced.first ?? .null
+        #expect(get["parentSpanId"].string == "00f067aa0ba902b7" && get["name"].string == "GetObject")
+        #expect(get["attributes"]["aws.s3.bucket"].string == "obs-trace" && get["attributes"]["aws.s3.key"].string == "w/0")
+        #expect(get["attributes"]["http.response.status_code"].int == 200)
+        #expect(cluster.nodeURLs.contains(get["attributes"]["spillway.nodes"][0].string ?? ""))
+        #expect(get["events"].array.map { $0["name"].string } == ["attempt"])
+        #expect((get["end"].int ?? 0) >= (get["start"].int ?? 1))
+        // Requests without one start traces of their own, and the access log names them.
+        let others = spans.filter { $0["traceId"].string != traceID }
+        #expect(others.allSatisfy { $0["parentSpanId"].isNull && $0["traceId"].string?.count == 32 })
+        let logged = Set(accessLog(path, count: total).compactMap { $0["trace_id"].string })
+        #expect(logged == Set(spans.compactMap { $0["traceId"].string }))
+    }
+
     @Test func keysCanBeHashedAndTheLogIsReopenedOnSIGHUPForRotation() async throws {
         let cluster = try await SharedCluster.shared.get()
         let path = try Paths.temporaryFile("access.log", contents: "")

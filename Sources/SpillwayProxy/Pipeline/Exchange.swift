@@ -87,6 +87,7 @@ final class Exchange {
     private var resumedBytes = 0
     private var decision = "none"
     private let traceID: String?
+    private let span: RequestSpan?
     private var aborted = false
     private var recorded = false
     private var responseEndedCleanly = false
@@ -117,9 +118,10 @@ final class Exchange {
         self.authorization = authorization
         startedAt = lastActivity
         startedAtWallMillis = WallClock.millis()
-        traceID = head.traceparentRange.flatMap { r -> String? in
+        let traceparent = head.traceparentRange.flatMap { headBytes.getString(at: base + $0.lowerBound, length: $0.count) }
+        span = client.worker.telemetry.startSpan(operation: request.operation.name, traceparent: traceparent)
+        traceID = span?.traceID ?? traceparent.flatMap { text -> String? in
             // version "-" trace-id (32 hex) "-" parent-id "-" flags
-            guard r.count >= 55, let text = headBytes.getString(at: base + r.lowerBound, length: r.count) else { return nil }
             let parts = text.split(separator: "-")
             return parts.count >= 4 && parts[1].count == 32 ? String(parts[1]) : nil
         }
@@ -214,6 +216,7 @@ final class Exchange {
         case .first: break
         }
         tried |= 1 << UInt64(node)
+        span?.attempt(node: pool.backends[node].url, kind: "\(kind)")
         let attempt = Attempt(exchange: self, pool: pool, node: node, kind: kind, head: attemptHead ?? forwardHead, at: now)
         live.append(attempt)
         if let connection = worker.nodes.takeIdle(for: attempt.backend, now: now) {
@@ -685,7 +688,7 @@ final class Exchange {
         guard !recorded else { return }
         recorded = true
         let now = NIODeadline.now()
-        worker.telemetry.record(
+        let summary =
             RequestSummary(
                 requestID: requestID, startedAtUnixMillis: startedAtWallMillis, tenant: identity.tenant, className: identity.className,
                 clientAddress: client.remoteIP, operation: request.operation.name, bucket: request.bucket.map(String.init),
@@ -693,7 +696,9 @@ final class Exchange {
                 firstByteNanos: firstByteAt.map { UInt64($0.uptimeNanoseconds - startedAt.uptimeNanoseconds) },
                 totalNanos: now.uptimeNanoseconds - startedAt.uptimeNanoseconds, pool: pools[poolCursor].name, attempts: attemptLog,
                 retries: retryCount, hedged: wasHedged, hedgeWon: hedgeWon, resumes: resumeCount, resumedBytes: resumedBytes,
-                decision: decision, traceID: traceID, aborted: aborted || (responseStarted && !responseEndedCleanly)))
+                decision: decision, traceID: traceID, aborted: aborted || (responseStarted && !responseEndedCleanly))
+        worker.telemetry.record(summary)
+        span?.finish(summary)
     }
 
     // MARK: - Deadlines

@@ -4,6 +4,7 @@ import NIOPosix
 import SpillwayConfig
 import Synchronization
 import SpillwayPolicy
+import Tracing
 
 /// Binds the listeners, runs the workers, and drains them on shutdown.
 public final class GatewayServer: Sendable {
@@ -17,13 +18,14 @@ public final class GatewayServer: Sendable {
     private let telemetry: Telemetry
     private let startedAt = ContinuousClock.now
 
-    public init(snapshot: Snapshot, logger: Logger) throws {
+    /// `tracer`: spans for every request (nil: none).
+    public init(snapshot: Snapshot, tracer: (any Tracer)? = nil, logger: Logger) throws {
         self.logger = logger
         let threads = snapshot.config.workers ?? System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.group = group
         let accessLog = snapshot.config.observability.accessLog.map { AccessLog(path: $0.path, hashKeys: $0.hashKeys) }
-        let telemetry = Telemetry(topN: snapshot.config.observability.topN, accessLog: accessLog)
+        let telemetry = Telemetry(topN: snapshot.config.observability.topN, accessLog: accessLog, tracer: tracer)
         self.telemetry = telemetry
         let fleet = snapshot.config.protection.fleet.map { FleetLimiter(config: $0, group: group, logger: logger) }
         let protection = Protection(config: snapshot.config.protection, fleet: fleet, logger: logger)

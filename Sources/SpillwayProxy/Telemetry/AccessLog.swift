@@ -122,27 +122,7 @@ final class AccessLog: @unchecked Sendable {
         return out
     }
 
-    static func escape(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 < 32 || $0 == 34 || $0 == 92 }) else { return text }
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 32 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { JSONEscaping.escape(text) }
 
     /// `2026-11-25T08:55:10.123Z`, without Foundation.
     static func iso8601(millis: Int64) -> String {

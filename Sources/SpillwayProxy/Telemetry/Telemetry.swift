@@ -1,6 +1,7 @@
 import Metrics
 import SpillwayPolicy
 import Synchronization
+import Tracing
 
 /// Counts what the data plane does, for three readers: Prometheus (through swift-metrics: the
 /// composition root bootstraps the backend), the admin status (cumulative counters per node, tenant
@@ -82,11 +83,19 @@ final class Telemetry: Sendable {
 
     let topN: Int
     let accessLog: AccessLog?
+    /// Nil: no spans at all (not even no-op ones), so tracing costs nothing when it is off.
+    let tracer: (any Tracer)?
     private let state = Mutex(State())
 
-    init(topN: Int, accessLog: AccessLog?) {
+    init(topN: Int, accessLog: AccessLog?, tracer: (any Tracer)?) {
         self.topN = topN
         self.accessLog = accessLog
+        self.tracer = tracer
+    }
+
+    /// A span for a request that just arrived, when tracing is on.
+    func startSpan(operation: String, traceparent: String?) -> RequestSpan? {
+        tracer.map { RequestSpan(tracer: $0, operation: operation, traceparent: traceparent) }
     }
 
     func record(_ s: RequestSummary) {
