@@ -177,7 +177,9 @@ def main():
         spill_log = f"{work}/spillway.log"
         if proxy.startswith("spillway"):
             balancer = "least_outstanding" if proxy.endswith("least-outstanding") else "peak_ewma"
+            admin_port = free_port()
             service = Service(proxy, [args.spillway, "serve", "--workers", "1", "--log-level", "info", "--balancer", balancer,
+                                      "--admin", f"127.0.0.1:{admin_port}",
                                       "--listen", f"127.0.0.1:{port}", *[f"http://127.0.0.1:{n}" for n in nodes]], port,
                               open(spill_log, "w"))
         elif proxy == "nginx":
@@ -191,22 +193,30 @@ def main():
         try:
             print(f"==> {proxy}: {args.seconds_per_phase * 5:.0f} s of GET/PUT with faults", flush=True)
             records, marks = run_scenario(proxy, f"http://127.0.0.1:{port}", info, args)
+            counts = spillway_counts(admin_port) if proxy.startswith("spillway") else {}
         finally:
             service.stop()
             cluster.stdin.close()
             cluster.wait(timeout=10)
         summary = summarize(records, marks, args.seconds_per_phase * 5 + 2)
         summary["marks"] = marks
-        if proxy.startswith("spillway"):
-            text = open(spill_log).read()
-            summary["retries"] = len(re.findall(r"retrying on another node", text))
-            summary["resumes"] = len(re.findall(r"resuming from another node", text))
-            summary["budget_exhausted"] = len(re.findall(r"budget exhausted", text))
-            summary["ejections"] = len(re.findall(r"node ejected", text))
+        summary.update(counts)
         results[proxy] = summary
         print(f"    {summary['requests']} requests, GET errors {summary['get_errors']}, PUT errors {summary['put_errors']}, "
               f"recovery {summary['recovery_seconds']} s {summary['errors_by_kind']}", flush=True)
     write_report(results, args)
+
+
+def spillway_counts(admin_port):
+    """Spillway's own account of its failure handling, from its Prometheus metrics."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=5).read().decode()
+
+    def total(name):
+        return int(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                       if re.match(rf"{name}(\{{| )", line)))
+    return {"retries": total("spillway_retries_total"), "resumes": total("spillway_resumes_total"),
+            "hedges": total("spillway_hedges_total"), "ejections": total("spillway_node_ejections"),
+            "budget_exhausted": total("spillway_retry_budget_refused")}
 
 
 def write_report(results, args):
@@ -221,7 +231,8 @@ def write_report(results, args):
     for proxy, s in results.items():
         notes = ", ".join(f"{k}: {v}" for k, v in s["errors_by_kind"].items()) or "no errors"
         if proxy.startswith("spillway"):
-            notes += f"; {s['retries']} retries, {s['resumes']} resumes, {s['ejections']} ejections, budget exhausted {s['budget_exhausted']}×"
+            notes += (f"; {s['retries']} retries, {s['resumes']} resumes, {s['ejections']} ejections, "
+                      f"{s['budget_exhausted']} refused by the retry budget (from its /metrics)")
         rec = "—" if s["recovery_seconds"] is None else f"{s['recovery_seconds']:.0f} s"
         rates = " | ".join(f"{x:.0f}" for x in s["phase_rps"])
         lines.append(f"| {proxy} | {s['requests']} | {s['get_errors']} | {s['put_errors']} | {rates} | {rec} | {notes} |")
