@@ -44,7 +44,11 @@ public final class MetricsExport: Sendable {
             registry.makeGauge(name: "spillway_retry_budget_refused", labels: [("pool", pool.name)]).set(Double(pool.retryBudgetRefused))
             registry.makeGauge(name: "spillway_queue_depth", labels: [("pool", pool.name)]).set(Double(pool.queueDepth))
         }
-        registry.makeGauge(name: "spillway_in_flight").set(Double(status.totals.inFlight))
+        for series in status.inFlight {
+            registry.makeGauge(
+                name: "spillway_in_flight", labels: [("s3_operation", series.operation), ("bucket", series.bucket), ("tenant", series.tenant)]
+            ).set(Double(series.count))
+        }
         registry.makeGauge(name: "spillway_config_version").set(Double(status.configVersion))
         if let reachable = status.fleetRedisReachable {
             registry.makeGauge(name: "spillway_fleet_redis_reachable").set(to: reachable ? 1.0 : 0.0)

@@ -9,11 +9,15 @@ public struct GatewayStatus: Codable, Sendable, Equatable {
     public var totals: Totals
     /// Nil when no fleet is configured.
     public var fleetRedisReachable: Bool?
+    /// Requests in the gateway now (waiting in a queue or at a node), by the labels of their metric
+    /// series; only series that have had a request, so an idle gateway has zeros, not gaps.
+    public var inFlight: [InFlightSeries]
 
     public init(
         configVersion: Int, uptimeSeconds: Double, pools: [PoolStatus], tenants: [TrafficStatus], buckets: [TrafficStatus],
-        totals: Totals, fleetRedisReachable: Bool?
+        totals: Totals, fleetRedisReachable: Bool?, inFlight: [InFlightSeries] = []
     ) {
+        self.inFlight = inFlight
         self.configVersion = configVersion
         self.uptimeSeconds = uptimeSeconds
         self.pools = pools
@@ -39,6 +43,22 @@ public struct GatewayStatus: Codable, Sendable, Equatable {
         public var refused = 0
         public var inFlight = 0
         public init() {}
+    }
+}
+
+/// Requests in flight for one S3 operation, bucket and tenant (bucket and tenant as their metric labels:
+/// beyond the top N they are `other`).
+public struct InFlightSeries: Codable, Sendable, Equatable {
+    public var operation: String
+    public var bucket: String
+    public var tenant: String
+    public var count: Int
+
+    public init(operation: String, bucket: String, tenant: String, count: Int) {
+        self.operation = operation
+        self.bucket = bucket
+        self.tenant = tenant
+        self.count = count
     }
 }
 

@@ -4,8 +4,10 @@ public enum ErrorCodeSniffer {
     /// Bodies longer than this before `<Code>` are not S3 errors worth reading further.
     public static let window = 2048
 
+    private static let open: [UInt8] = Array("<Code>".utf8)
+
     public static func code(in bytes: UnsafeRawBufferPointer) -> String? {
-        let open = Array("<Code>".utf8)
+        let open = Self.open
         let limit = min(bytes.count, window)
         guard limit >= open.count else { return nil }
         var i = 0

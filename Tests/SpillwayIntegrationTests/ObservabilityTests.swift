@@ -77,6 +77,32 @@ struct ObservabilityTests {
         #expect(p99 != nil && p99! > 0)
     }
 
+    @Test func requestsInFlightAreCountedByOperationBucketAndTenant() async throws {
+        let cluster = try Cluster()
+        let gateway = try Gateway(config: config(cluster))
+        let admin = try admin(gateway)
+        // Every node holds each GET for 3 s, so two readers are in flight long enough to be seen.
+        for node in 0..<3 { try cluster.setFault(node: node, #"{"mode": "delay", "ms": 3000, "method": "GET"}"#) }
+        let readers = try (0..<2).map { i in
+            try BackgroundClient("timed-gets", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "obs-inflight", "--key", "k\(i)", "--count", "1"])
+        }
+        let labels = ["s3_operation": "GetObject", "bucket": "obs-inflight", "tenant": "key:\(cluster.accessKey)"]
+        var during = 0.0
+        let deadline = Date().addingTimeInterval(8)
+        while during < 2 && Date() < deadline {
+            during = try await admin.metrics().sum("spillway_in_flight", labels)
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(during == 2)
+        #expect(try await admin.metrics().sum("spillway_in_flight", ["s3_operation": "PutObject"]) == 0)
+        for reader in readers {
+            let result = try reader.result(timeout: 30)
+            #expect(result["gets"].array.count == 1 && result["gets"][0]["error"].isNull, "\(result)")
+        }
+        #expect(try await admin.metrics().sum("spillway_in_flight", labels) == 0)
+        #expect(try await admin.status()["totals"]["inFlight"].int == 0)
+    }
+
     @Test func everyRequestGetsOneAccessLogLineWithItsTraceID() async throws {
         let cluster = try await SharedCluster.shared.get()
         let path = try Paths.temporaryFile("access.log", contents: "")

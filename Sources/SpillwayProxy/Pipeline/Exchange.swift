@@ -79,7 +79,7 @@ final class Exchange {
     /// The node answered with an error: read its code from the body as it passes.
     private var sniffsErrorCode = false
     private var firstByteAt: NIODeadline?
-    private var attemptLog: [(node: Int, url: String)] = []
+    private var attemptLog: [(node: Int, url: String, reused: Bool?)] = []
     private var retryCount = 0
     private var wasHedged = false
     private var hedgeWon = false
@@ -90,6 +90,8 @@ final class Exchange {
     private let span: RequestSpan?
     private var aborted = false
     private var recorded = false
+    /// What this request counts toward; it is in flight there from arrival until it is recorded.
+    private let traffic: Telemetry.TrafficSlot
     private var responseEndedCleanly = false
 
     init(head: RequestHead, headBytes: ByteBuffer, client: ClientConnection, state: ProxyState) {
@@ -115,6 +117,10 @@ final class Exchange {
         }.map { Substring($0) }
         let accessKey = SignedRequest.accessKey(authorization: authorization, query: RequestClassifier.split(target).query)
         identity = state.protection.identify(accessKey: accessKey, address: client.remoteIP, routeClass: route.priorityClass)
+        traffic = client.worker.telemetry.began(
+            operation: request.operation.name, bucket: request.bucket, tenant: identity.tenant, className: identity.className,
+            cached: client.traffic)
+        client.traffic = traffic
         self.authorization = authorization
         startedAt = lastActivity
         startedAtWallMillis = WallClock.millis()
@@ -208,7 +214,7 @@ final class Exchange {
 
     private func start(_ kind: Attempt.Kind, on pool: PoolRuntime, node: Int, head attemptHead: ByteBuffer?, at now: NIODeadline) {
         attemptsMade += 1
-        attemptLog.append((node, pool.backends[node].url))
+        attemptLog.append((node, pool.backends[node].url, nil))
         switch kind {
         case .retry: retryCount += 1
         case .hedge: wasHedged = true
@@ -220,11 +226,11 @@ final class Exchange {
         let attempt = Attempt(exchange: self, pool: pool, node: node, kind: kind, head: attemptHead ?? forwardHead, at: now)
         live.append(attempt)
         if let connection = worker.nodes.takeIdle(for: attempt.backend, now: now) {
-            worker.telemetry.nodeConnection(pool: pool.name, node: node, url: attempt.backend.url, reused: true)
+            attemptLog[attemptLog.count - 1].reused = true
             attach(attempt, connection)
             return
         }
-        worker.telemetry.nodeConnection(pool: pool.name, node: node, url: attempt.backend.url, reused: false)
+        attemptLog[attemptLog.count - 1].reused = false
         let (connection, connected) = worker.nodes.connect(to: attempt.backend, timeout: TimeAmount(route.timeouts.connect))
         connected.assumeIsolated().whenComplete { result in
             guard !self.finished, self.live.contains(where: { $0 === attempt }), attempt.connection == nil else {
@@ -467,7 +473,7 @@ final class Exchange {
         firstByteAt = now
         if attempt.kind == .hedge { hedgeWon = true }
         sniffsErrorCode = response.status >= 400 && head.method != .head
-        if let firstBody { sniffErrorCode(firstBody) }
+        if sniffsErrorCode, let firstBody { sniffErrorCode(firstBody) }
         if head.method == .get, response.status == 200, !head.hasRangeOrCondition, let total = response.contentLength,
             let etag = response.etag, let etagBytes = bytes.getSlice(at: bytes.readerIndex + etag.lowerBound, length: etag.count)
         {
@@ -697,7 +703,7 @@ final class Exchange {
                 totalNanos: now.uptimeNanoseconds - startedAt.uptimeNanoseconds, pool: pools[poolCursor].name, attempts: attemptLog,
                 retries: retryCount, hedged: wasHedged, hedgeWon: hedgeWon, resumes: resumeCount, resumedBytes: resumedBytes,
                 decision: decision, traceID: traceID, aborted: aborted || (responseStarted && !responseEndedCleanly))
-        worker.telemetry.record(summary)
+        worker.telemetry.record(summary, slot: traffic)
         span?.finish(summary)
     }
 

@@ -18,6 +18,9 @@ final class ClientConnection: ChannelDuplexHandler {
     let worker: Worker
     private var context: ChannelHandlerContext?
     private(set) var exchange: Exchange?
+    /// The telemetry slot of the last request: the next one on this connection usually has the same
+    /// operation, bucket and tenant, and then finds it without a lookup.
+    var traffic: Telemetry.TrafficSlot?
     /// Bytes received but not yet used: part of a head, or requests pipelined behind the current one.
     private var unread: ByteBuffer?
     /// Where the search for the end of the head resumes in `unread`.

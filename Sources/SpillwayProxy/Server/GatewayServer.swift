@@ -106,6 +106,7 @@ public final class GatewayServer: Sendable {
         let counters = telemetry.counters()
         let now = Moment.now()
         var totals = counters.totals
+        totals.inFlight = counters.inFlight.reduce(0) { $0 + $1.count }
         var pools: [PoolStatus] = []
         for pool in state.pools {
             let health = pool.snapshot()
@@ -125,7 +126,6 @@ public final class GatewayServer: Sendable {
                     status.connectionsOpened = c.connectionsOpened
                     status.connectionsReused = c.connectionsReused
                 }
-                totals.inFlight += node.inFlight
                 nodes.append(status)
             }
             pools.append(
@@ -137,7 +137,7 @@ public final class GatewayServer: Sendable {
         return GatewayStatus(
             configVersion: state.snapshot.version, uptimeSeconds: (ContinuousClock.now - startedAt).seconds, pools: pools,
             tenants: counters.tenants.sorted { $0.requests > $1.requests }, buckets: counters.buckets.sorted { $0.requests > $1.requests },
-            totals: totals, fleetRedisReachable: state.protection.fleet.map(\.isRedisReachable))
+            totals: totals, fleetRedisReachable: state.protection.fleet.map(\.isRedisReachable), inFlight: counters.inFlight)
     }
 
     public enum ControlError: Error, CustomStringConvertible {

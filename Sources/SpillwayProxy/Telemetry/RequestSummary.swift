@@ -16,8 +16,9 @@ struct RequestSummary: Sendable {
     var firstByteNanos: UInt64?
     var totalNanos: UInt64
     var pool: String
-    /// Every attempt: the pool's node index and URL, in order.
-    var attempts: [(node: Int, url: String)]
+    /// Every attempt: the pool's node index and URL, in order, and whether it reused a parked
+    /// connection (nil: it never got one).
+    var attempts: [(node: Int, url: String, reused: Bool?)]
     var retries: Int
     var hedged: Bool
     var hedgeWon: Bool

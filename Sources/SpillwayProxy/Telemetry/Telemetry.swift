@@ -5,9 +5,12 @@ import Tracing
 
 /// Counts what the data plane does, for three readers: Prometheus (through swift-metrics: the
 /// composition root bootstraps the backend), the admin status (cumulative counters per node, tenant
-/// and bucket), and the access log. One call per finished request; label values for buckets and
-/// tenants are limited to the first `topN` seen, the rest count as `other`, so a flood of bucket
-/// names cannot explode the metrics.
+/// and bucket), and the access log. Label values for buckets and tenants are limited to the first
+/// `topN` seen, the rest count as `other`, so a flood of bucket names cannot explode the metrics.
+///
+/// The request path hashes no strings in the common case: a request's (operation, bucket, tenant)
+/// resolves to a `TrafficSlot` once, the client connection keeps the slot for its next request, and
+/// the slot keeps the metric handles and status counters its requests add to.
 final class Telemetry: Sendable {
     /// A node by pool and URL: a reload may put another node at an index, and counts follow the node.
     struct NodeKey: Hashable, Sendable {
@@ -15,23 +18,12 @@ final class Telemetry: Sendable {
         let url: String
     }
 
-    private struct Handles: Sendable {
+    fileprivate struct Handles: Sendable {
         let requests: Counter
         let bytesIn: Counter
         let bytesOut: Counter
         let total: Metrics.Timer
         let firstByte: Metrics.Timer
-    }
-
-    /// One set of metric series: the labels a finished request is counted under.
-    private struct SeriesKey: Hashable, Sendable {
-        let operation: String
-        let bucket: String
-        let tenant: String
-        let pool: String
-        /// The URL, not the index: a reload may put another node at an index.
-        let node: String
-        let statusClass: Int
     }
 
     /// A counter by its name and up to three label values (the names are fixed per counter).
@@ -51,23 +43,84 @@ final class Telemetry: Sendable {
         var resumes: Counter?
         var resumedBytes: Counter?
         var decision: Counter?
+        var connections: [Counter] = []
     }
 
-    private struct ConnectionCounters: Sendable {
+    /// A node's counters for the status, and its connection counters for the metrics.
+    fileprivate final class NodeBox: @unchecked Sendable {  // mutated only under `state`'s lock
+        var status: NodeStatus
         let opened: Counter
         let reused: Counter
+
+        init(pool: String, index: Int, url: String) {
+            status = NodeStatus(
+                index: index, url: url, weight: 1, drained: false, healthy: true, ejectedForSeconds: nil, ejections: 0, throttled: false,
+                inFlight: 0, inFlightLimit: nil, latencyEWMAms: 0)
+            let dimensions = [("pool", pool), ("node", url)]
+            opened = Counter(label: "spillway_node_connections_opened_total", dimensions: dimensions)
+            reused = Counter(label: "spillway_node_connections_reused_total", dimensions: dimensions)
+        }
+    }
+
+    fileprivate final class TrafficBox: @unchecked Sendable {  // mutated only under `state`'s lock
+        var status: TrafficStatus
+        init(_ status: TrafficStatus) { self.status = status }
+    }
+
+    /// One metric series of a slot: the node that answered and the status class.
+    fileprivate struct SeriesEntry {
+        let pool: String
+        let url: String
+        let statusClass: Int
+        let node: NodeBox
+        let handles: Handles
+    }
+
+    /// What requests of one (operation, bucket, tenant) add to. Found again by identity, so the
+    /// request path compares a few strings instead of hashing them.
+    final class TrafficSlot: @unchecked Sendable {  // the `var`s change only under `state`'s lock
+        let operation: String
+        let bucket: String?
+        let tenant: String
+        let bucketLabel: String
+        let tenantLabel: String
+        fileprivate let tenantBox: TrafficBox
+        fileprivate let bucketBox: TrafficBox?
+        fileprivate var inFlight = 0
+        fileprivate var series: [SeriesEntry] = []
+
+        fileprivate init(
+            operation: String, bucket: String?, tenant: String, bucketLabel: String, tenantLabel: String, tenantBox: TrafficBox,
+            bucketBox: TrafficBox?
+        ) {
+            self.operation = operation
+            self.bucket = bucket
+            self.tenant = tenant
+            self.bucketLabel = bucketLabel
+            self.tenantLabel = tenantLabel
+            self.tenantBox = tenantBox
+            self.bucketBox = bucketBox
+        }
+
+        func matches(operation: String, bucket: Substring?, tenant: String) -> Bool {
+            self.operation == operation && self.tenant == tenant && (self.bucket.map { bucket == Substring($0) } ?? (bucket == nil))
+        }
+    }
+
+    private struct SlotKey: Hashable {
+        let operation: String
+        let bucket: String?
+        let tenant: String
     }
 
     private struct State: Sendable {
-        var nodes: [NodeKey: NodeStatus] = [:]
-        var tenants: [String: TrafficStatus] = [:]
-        var buckets: [String: TrafficStatus] = [:]
+        var nodes: [NodeKey: NodeBox] = [:]
+        var tenants: [String: TrafficBox] = [:]
+        var buckets: [String: TrafficBox] = [:]
+        var slots: [SlotKey: TrafficSlot] = [:]
         var totals = GatewayStatus.Totals()
         var tenantLabels: Set<String> = []
         var bucketLabels: Set<String> = []
-        // Metric handles are made once per series and kept: making one is a registry lookup.
-        var handles: [SeriesKey: Handles] = [:]
-        var connectionCounters: [NodeKey: ConnectionCounters] = [:]
         var counters: [CounterKey: Counter] = [:]
 
         mutating func counter(_ label: String, _ labels: KeyValuePairs<String, String>) -> Counter {
@@ -79,7 +132,19 @@ final class Telemetry: Sendable {
             counters[key] = made
             return made
         }
+
+        mutating func node(pool: String, index: Int, url: String) -> NodeBox {
+            let key = NodeKey(pool: pool, url: url)
+            if let known = nodes[key] { return known }
+            let made = NodeBox(pool: pool, index: index, url: url)
+            nodes[key] = made
+            return made
+        }
     }
+
+    /// Slots are kept for this many distinct (operation, bucket, tenant); beyond it, requests get a
+    /// slot of their own that is not kept (their counts still go to the status and metrics).
+    static let maxSlots = 10_000
 
     let topN: Int
     let accessLog: AccessLog?
@@ -98,10 +163,44 @@ final class Telemetry: Sendable {
         tracer.map { RequestSpan(tracer: $0, operation: operation, traceparent: traceparent) }
     }
 
-    func record(_ s: RequestSummary) {
+    /// A request arrived: it counts as in flight until `record` is called with the slot returned
+    /// here. `cached` is the slot of the connection's previous request, taken when it matches.
+    func began(operation: String, bucket: Substring?, tenant: String, className: String, cached: TrafficSlot?) -> TrafficSlot {
+        let hit = cached.flatMap { $0.matches(operation: operation, bucket: bucket, tenant: tenant) ? $0 : nil }
+        return state.withLock { st in
+            let slot = hit ?? Self.slot(operation: operation, bucket: bucket.map(String.init), tenant: tenant, className: className, in: &st, topN: topN)
+            slot.inFlight += 1
+            return slot
+        }
+    }
+
+    private static func slot(operation: String, bucket: String?, tenant: String, className: String, in st: inout State, topN: Int) -> TrafficSlot {
+        let key = SlotKey(operation: operation, bucket: bucket, tenant: tenant)
+        if let known = st.slots[key] { return known }
+        let tenantBox: TrafficBox
+        if let known = st.tenants[tenant] { tenantBox = known } else {
+            tenantBox = TrafficBox(TrafficStatus(name: tenant, className: className))
+            st.tenants[tenant] = tenantBox
+        }
+        let bucketBox = bucket.map { name -> TrafficBox in
+            if let known = st.buckets[name] { return known }
+            let made = TrafficBox(TrafficStatus(name: name))
+            st.buckets[name] = made
+            return made
+        }
+        let slot = TrafficSlot(
+            operation: operation, bucket: bucket, tenant: tenant,
+            bucketLabel: bucket.map { fold($0, into: &st.bucketLabels, limit: topN) } ?? "",
+            tenantLabel: fold(tenant, into: &st.tenantLabels, limit: topN), tenantBox: tenantBox, bucketBox: bucketBox)
+        if st.slots.count < maxSlots { st.slots[key] = slot }
+        return slot
+    }
+
+    func record(_ s: RequestSummary, slot: TrafficSlot) {
         accessLog?.write(s)
         let failed = s.status >= 500 || s.aborted
         let (handles, events) = state.withLock { st -> (Handles, EventCounters) in
+            slot.inFlight -= 1
             st.totals.requests += 1
             st.totals.errors += failed ? 1 : 0
             st.totals.bytesIn += s.bytesIn
@@ -120,20 +219,28 @@ final class Telemetry: Sendable {
             case "refused": st.totals.refused += 1
             default: break
             }
-            // Updated in place (`[key, default:]` is one lookup, no copy of the value).
-            if let last = s.attempts.last {
-                Self.add(s, failed: failed, to: &st.nodes[NodeKey(pool: s.pool, url: last.url), default: Self.node(last.node, last.url)])
+            let statusClass = s.status / 100
+            let last = s.attempts.last
+            let url = last?.url ?? ""
+            let entry: SeriesEntry
+            if let known = slot.series.first(where: { $0.statusClass == statusClass && $0.url == url && $0.pool == s.pool }) {
+                entry = known
+            } else {
+                entry = SeriesEntry(
+                    pool: s.pool, url: url, statusClass: statusClass, node: st.node(pool: s.pool, index: last?.node ?? 0, url: url),
+                    handles: Self.makeHandles(s, tenant: slot.tenantLabel, bucket: slot.bucketLabel))
+                slot.series.append(entry)
             }
-            Self.add(s, failed: failed, to: &st.tenants[s.tenant, default: TrafficStatus(name: s.tenant, className: s.className)])
-            if let bucket = s.bucket { Self.add(s, failed: failed, to: &st.buckets[bucket, default: TrafficStatus(name: bucket)]) }
-            let tenantLabel = Self.fold(s.tenant, into: &st.tenantLabels, limit: topN)
-            let bucketLabel = s.bucket.map { Self.fold($0, into: &st.bucketLabels, limit: topN) } ?? ""
-            let key = SeriesKey(
-                operation: s.operation, bucket: bucketLabel, tenant: tenantLabel, pool: s.pool, node: s.attempts.last?.url ?? "",
-                statusClass: s.status / 100)
-            let handles = st.handles[key] ?? Self.makeHandles(s, tenant: tenantLabel, bucket: bucketLabel)
-            st.handles[key] = handles
+            if last != nil { Self.add(s, failed: failed, to: &entry.node.status) }
+            Self.add(s, failed: failed, to: &slot.tenantBox.status)
+            if let bucketBox = slot.bucketBox { Self.add(s, failed: failed, to: &bucketBox.status) }
             var events = EventCounters()
+            for (i, attempt) in s.attempts.enumerated() {
+                guard let reused = attempt.reused else { continue }
+                let node = i == s.attempts.count - 1 ? entry.node : st.node(pool: s.pool, index: attempt.node, url: attempt.url)
+                if reused { node.status.connectionsReused += 1 } else { node.status.connectionsOpened += 1 }
+                events.connections.append(reused ? node.reused : node.opened)
+            }
             if let code = s.errorCode ?? (s.status >= 400 ? "http_\(s.status)" : nil) {
                 events.error = st.counter("spillway_errors_total", ["s3_operation": s.operation, "pool": s.pool, "code": code])
             }
@@ -146,15 +253,16 @@ final class Telemetry: Sendable {
             }
             if s.decision != "none" {
                 events.decision = st.counter(
-                    "spillway_limiter_decisions_total", ["tenant": tenantLabel, "class": s.className, "decision": s.decision])
+                    "spillway_limiter_decisions_total", ["tenant": slot.tenantLabel, "class": s.className, "decision": s.decision])
             }
-            return (handles, events)
+            return (entry.handles, events)
         }
         handles.requests.increment()
         if s.bytesIn > 0 { handles.bytesIn.increment(by: s.bytesIn) }
         if s.bytesOut > 0 { handles.bytesOut.increment(by: s.bytesOut) }
         handles.total.recordNanoseconds(Int64(s.totalNanos))
         if let ttfb = s.firstByteNanos { handles.firstByte.recordNanoseconds(Int64(ttfb)) }
+        for counter in events.connections { counter.increment() }
         events.error?.increment()
         events.retries?.increment(by: s.retries)
         events.hedge?.increment()
@@ -164,32 +272,21 @@ final class Telemetry: Sendable {
         events.decision?.increment()
     }
 
-    /// A node connection was opened, or a parked one reused.
-    func nodeConnection(pool: String, node: Int, url: String, reused: Bool) {
-        let counter = state.withLock { st -> Counter in
-            let key = NodeKey(pool: pool, url: url)
-            if reused { st.nodes[key, default: Self.node(node, url)].connectionsReused += 1 } else {
-                st.nodes[key, default: Self.node(node, url)].connectionsOpened += 1
+    func counters() -> (
+        nodes: [NodeKey: NodeStatus], tenants: [TrafficStatus], buckets: [TrafficStatus], totals: GatewayStatus.Totals,
+        inFlight: [InFlightSeries]
+    ) {
+        state.withLock { st in
+            // Slots sharing labels (beyond the top N) add up into one series.
+            var inFlight: [SlotKey: Int] = [:]
+            for slot in st.slots.values {
+                inFlight[SlotKey(operation: slot.operation, bucket: slot.bucketLabel, tenant: slot.tenantLabel), default: 0] += slot.inFlight
             }
-            if let known = st.connectionCounters[key] { return reused ? known.reused : known.opened }
-            let dimensions = [("pool", pool), ("node", url)]
-            let counters = ConnectionCounters(
-                opened: Counter(label: "spillway_node_connections_opened_total", dimensions: dimensions),
-                reused: Counter(label: "spillway_node_connections_reused_total", dimensions: dimensions))
-            st.connectionCounters[key] = counters
-            return reused ? counters.reused : counters.opened
+            return (
+                st.nodes.mapValues(\.status), st.tenants.values.map(\.status), st.buckets.values.map(\.status), st.totals,
+                inFlight.map { InFlightSeries(operation: $0.key.operation, bucket: $0.key.bucket ?? "", tenant: $0.key.tenant, count: $0.value) }
+            )
         }
-        counter.increment()
-    }
-
-    func counters() -> (nodes: [NodeKey: NodeStatus], tenants: [TrafficStatus], buckets: [TrafficStatus], totals: GatewayStatus.Totals) {
-        state.withLock { st in (st.nodes, Array(st.tenants.values), Array(st.buckets.values), st.totals) }
-    }
-
-    private static func node(_ index: Int, _ url: String) -> NodeStatus {
-        NodeStatus(
-            index: index, url: url, weight: 1, drained: false, healthy: true, ejectedForSeconds: nil, ejections: 0, throttled: false,
-            inFlight: 0, inFlightLimit: nil, latencyEWMAms: 0)
     }
 
     private static func add(_ s: RequestSummary, failed: Bool, to n: inout NodeStatus) {
