@@ -143,7 +143,8 @@ final class Telemetry: Sendable {
     }
 
     /// Slots are kept for this many distinct (operation, bucket, tenant); beyond it, requests get a
-    /// slot of their own that is not kept (their counts still go to the status and metrics).
+    /// slot of their own that is not kept (their counts still go to the status and metrics, but not
+    /// to the in-flight gauge). Tenants and buckets in the status are capped alike.
     static let maxSlots = 10_000
 
     let topN: Int
@@ -177,23 +178,25 @@ final class Telemetry: Sendable {
     private static func slot(operation: String, bucket: String?, tenant: String, className: String, in st: inout State, topN: Int) -> TrafficSlot {
         let key = SlotKey(operation: operation, bucket: bucket, tenant: tenant)
         if let known = st.slots[key] { return known }
-        let tenantBox: TrafficBox
-        if let known = st.tenants[tenant] { tenantBox = known } else {
-            tenantBox = TrafficBox(TrafficStatus(name: tenant, className: className))
-            st.tenants[tenant] = tenantBox
-        }
-        let bucketBox = bucket.map { name -> TrafficBox in
-            if let known = st.buckets[name] { return known }
-            let made = TrafficBox(TrafficStatus(name: name))
-            st.buckets[name] = made
-            return made
-        }
+        let tenantBox = box(tenant, in: &st.tenants) { TrafficStatus(name: $0, className: className) }
+        let bucketBox = bucket.map { box($0, in: &st.buckets) { TrafficStatus(name: $0) } }
         let slot = TrafficSlot(
             operation: operation, bucket: bucket, tenant: tenant,
             bucketLabel: bucket.map { fold($0, into: &st.bucketLabels, limit: topN) } ?? "",
             tenantLabel: fold(tenant, into: &st.tenantLabels, limit: topN), tenantBox: tenantBox, bucketBox: bucketBox)
         if st.slots.count < maxSlots { st.slots[key] = slot }
         return slot
+    }
+
+    /// The status counters of a tenant or bucket. Beyond `maxSlots` names, the rest share one entry,
+    /// `other`, so a client inventing bucket names cannot grow the gateway's memory.
+    private static func box(_ name: String, in boxes: inout [String: TrafficBox], make: (String) -> TrafficStatus) -> TrafficBox {
+        if let known = boxes[name] { return known }
+        let key = boxes.count < maxSlots ? name : "other"
+        if let other = boxes[key] { return other }
+        let made = TrafficBox(make(key))
+        boxes[key] = made
+        return made
     }
 
     func record(_ s: RequestSummary, slot: TrafficSlot) {
