@@ -99,3 +99,95 @@ struct LimitTests {
         #expect(l.limit < before)
     }
 }
+
+/// The fleet lease against a simulated shared counter (Redis INCRBY per second).
+@Suite("Limits: fleet-wide leases")
+struct FleetLeaseTests {
+    /// Gateways sharing counters; each increment is answered only after `delay` more of its
+    /// gateway's requests, as when Redis is a round trip away.
+    struct Fleet {
+        var counters: [Int64: Int] = [:]
+        var leases: [FleetLease]
+        /// Per gateway: increments on their way, with the counter's answer and requests left until it lands.
+        var pending: [[(increment: FleetLease.Increment, total: Int, due: Int)]]
+        var admitted = 0
+        let allowed: Int
+        let delay: Int
+
+        init(gateways: Int, batch: Int, allowed: Int, delay: Int) {
+            leases = Array(repeating: FleetLease(batch: batch), count: gateways)
+            pending = Array(repeating: [], count: gateways)
+            self.allowed = allowed
+            self.delay = delay
+        }
+
+        mutating func send(_ g: Int, _ increment: FleetLease.Increment) {
+            counters[increment.second, default: 0] += increment.amount
+            pending[g].append((increment, counters[increment.second]!, delay))
+        }
+
+        mutating func answerDue(_ g: Int, all: Bool = false) {
+            while let first = pending[g].first, all || first.due <= 0 {
+                pending[g].removeFirst()
+                if let next = leases[g].answered(first.increment, total: first.total, allowed: allowed) { send(g, next) }
+            }
+        }
+
+        mutating func request(_ g: Int, second: Int64) {
+            for i in pending[g].indices { pending[g][i].due -= 1 }
+            answerDue(g)
+            let (ok, increment) = leases[g].take(second: second, allowed: allowed)
+            if ok { admitted += 1 }
+            if let increment { send(g, increment) }
+            answerDue(g)
+        }
+    }
+
+    @Test func withPromptAnswersOneGatewayAdmitsExactlyTheRate() {
+        var fleet = Fleet(gateways: 1, batch: 4, allowed: 40, delay: 0)
+        for _ in 0..<100 { fleet.request(0, second: 7) }
+        #expect(fleet.admitted == 40)
+    }
+
+    @Test func creditTakenWhileLeasesTravelIsChargedNeverForgiven() {
+        // Two gateways, answers 3 requests late, 300 requests a second each for 5 s against 40/s.
+        var fleet = Fleet(gateways: 2, batch: 4, allowed: 40, delay: 3)
+        for second in Int64(100)..<105 {
+            for _ in 0..<300 {
+                fleet.request(0, second: second)
+                fleet.request(1, second: second)
+            }
+        }
+        for g in 0..<2 { fleet.answerDue(g, all: true) }
+        // Every admitted request is in the shared counters (some leased tokens go unused).
+        let counted = fleet.counters.values.reduce(0, +)
+        #expect(fleet.admitted <= counted)
+        // Fleet-wide, 5 s of the rate plus at most one batch of credit per gateway.
+        #expect(fleet.admitted <= 5 * 40 + 2 * 4, "admitted \(fleet.admitted)")
+        #expect(fleet.admitted >= 5 * 40 - 2 * 4, "admitted \(fleet.admitted)")
+        #expect(fleet.leases.allSatisfy { $0.owed == 0 })
+    }
+
+    @Test func aClockReadJustBeforeTheSecondTurnedDoesNotReopenTheOldSecond() {
+        // Two threads: one read second 9, the other 10, and the one with 10 took the lock first.
+        var lease = FleetLease(batch: 4)
+        let sent = lease.take(second: 10, allowed: 4).increment!
+        #expect(lease.answered(sent, total: sent.amount, allowed: 4) == nil)
+        #expect(lease.exhausted)
+        let late = lease.take(second: 9, allowed: 4)
+        #expect(lease.second == 10 && lease.exhausted && late.increment == nil)
+    }
+
+    @Test func creditLeftAtTheEndOfASecondIsChargedToTheNext() {
+        var lease = FleetLease(batch: 4)
+        let first = lease.take(second: 1, allowed: 10)
+        #expect(first.admitted && first.increment == .init(second: 1, amount: 5, owed: 1))
+        // The answer is late: one batch (4) more is admitted on credit, then requests are refused.
+        let credit = (0..<5).map { _ in lease.take(second: 1, allowed: 10).admitted }
+        #expect(credit == [true, true, true, true, false])
+        // The next second begins before the answer: no more credit, and the 4 owed are charged to it.
+        let next = lease.take(second: 2, allowed: 10)
+        #expect(next.admitted == false && next.increment == nil)
+        #expect(lease.answered(first.increment!, total: 5, allowed: 10) == .init(second: 2, amount: 4, owed: 4))
+    }
+}

@@ -647,12 +647,13 @@ def hammer(args):
                         other[code] = other.get(code, 0) + 1
 
     threads = [threading.Thread(target=work, args=(s,)) for s in s3s]
-    started = time.monotonic()
+    started, started_wall = time.monotonic(), time.time()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return {"ok": ok[0], "slowdown": refused[0], "other": other, "seconds": time.monotonic() - started}
+    return {"ok": ok[0], "slowdown": refused[0], "other": other, "seconds": time.monotonic() - started,
+            "started_at": started_wall, "ended_at": time.time()}
 
 
 def presign_expired(args):

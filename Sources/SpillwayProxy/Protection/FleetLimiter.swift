@@ -7,24 +7,24 @@ import SpillwayS3
 import Synchronization
 
 /// Global request rates held across every gateway that shares one Redis. Each gateway leases tokens
-/// in batches from a per-second counter in Redis (`INCRBY` on a key per tenant, class and second),
-/// and admits from its local lease, so a request never waits for Redis. When Redis cannot be reached
-/// the gateway falls back to its local share of the rate, and says so in its log (and in its status).
+/// in batches from a per-second counter in Redis (`INCRBY` on a key per tenant, class and wall-clock
+/// second, so gateways on different hosts count into the same key), and admits from its local lease
+/// (`FleetLease`), so a request never waits for Redis. When Redis cannot be reached the gateway falls
+/// back to its local share of the rate, and says so in its log (and in its status).
 final class FleetLimiter: Sendable {
-    private struct Lease: Sendable {
-        var second: Int64 = -1
-        var tokens = 0
-        var exhausted = false  // Redis said the second's budget is spent
-        var fetching = false
-        /// Requests admitted on credit while the second's first lease was on its way (repaid from it).
-        var borrowed = 0
+    private struct Entry: Sendable {
+        var lease: FleetLease
+        /// While Redis is unreachable: this gateway's local share of the rate.
         var local: TokenBucket?
+        var probing = false
+        /// At most one probe a second while Redis is away.
+        var probedSecond: Int64 = .min
     }
 
     private let redis: RedisClient
     private let batch: Int
     private let localShare: Double
-    private let leases = Mutex<[String: Lease]>([:])
+    private let entries = Mutex<[String: Entry]>([:])
     private let reachable = Atomic<Bool>(true)
     private let logger: Logger
 
@@ -40,77 +40,59 @@ final class FleetLimiter: Sendable {
     /// Takes one request's worth of `tenant`'s global rate for `operation`, from the local lease.
     func take(tenant: String, operation: S3OperationClass, ratePerSecond: Double, at now: Moment) -> Bool {
         let key = "\(tenant)|\(operation.rawValue)"
-        let second = Int64(now.nanoseconds / 1_000_000_000)
+        // Wall-clock seconds: every gateway of the fleet must name the same second alike.
+        let second = WallClock.millis() / 1000
         let allowed = Int(ratePerSecond.rounded(.up))
-        var fetch: (second: Int64, amount: Int)?
-        let admitted = leases.withLock { all -> Bool in
-            var lease = all[key] ?? Lease()
-            defer { all[key] = lease }
+        var send: FleetLease.Increment?
+        let admitted = entries.withLock { all -> Bool in
+            var entry = all[key] ?? Entry(lease: FleetLease(batch: batch))
+            defer { all[key] = entry }
             if !reachable.load(ordering: .relaxed) {
-                if lease.local == nil { lease.local = TokenBucket(rate: ratePerSecond * localShare, capacity: max(1, ratePerSecond * localShare), at: now) }
-                if !lease.fetching {
-                    lease.fetching = true  // probe Redis now and then to notice it is back
-                    fetch = (second, 0)
+                if entry.local == nil { entry.local = TokenBucket(rate: ratePerSecond * localShare, capacity: max(1, ratePerSecond * localShare), at: now) }
+                if !entry.probing && entry.probedSecond != second {
+                    entry.probing = true  // ask Redis once a second whether it is back
+                    entry.probedSecond = second
+                    send = FleetLease.Increment(second: second, amount: 0, owed: 0)
                 }
-                return lease.local!.take(at: now)
+                return entry.local!.take(at: now)
             }
-            if lease.second != second {
-                lease.second = second
-                lease.tokens = 0
-                lease.exhausted = false
-                lease.borrowed = 0
-            }
-            if lease.tokens == 0 && !lease.exhausted && !lease.fetching {
-                lease.fetching = true
-                fetch = (second, min(batch, allowed))
-            }
-            guard lease.tokens > 0 else {
-                // No request waits on Redis: while a lease is on its way, admit up to one batch on credit.
-                guard lease.fetching && !lease.exhausted && lease.borrowed < min(batch, allowed) else { return false }
-                lease.borrowed += 1
-                return true
-            }
-            lease.tokens -= 1
-            // Ask for the next batch before this one runs out.
-            if lease.tokens <= batch / 2 && !lease.exhausted && !lease.fetching {
-                lease.fetching = true
-                fetch = (second, min(batch, allowed))
-            }
-            return true
+            let (admitted, increment) = entry.lease.take(second: second, allowed: allowed)
+            send = increment
+            return admitted
         }
-        if let fetch { lease(key: key, second: fetch.second, amount: fetch.amount, allowed: allowed) }
+        if let send { increment(key: key, send, allowed: allowed) }
         return admitted
     }
 
-    private func lease(key: String, second: Int64, amount: Int, allowed: Int) {
-        let redisKey = "spillway:rate:\(key):\(second)"
-        redis.incrementWithExpiry(redisKey, by: amount, expirySeconds: 5) { result in
-            self.leases.withLock { all in
-                var lease = all[key] ?? Lease()
-                lease.fetching = false
+    private func increment(key: String, _ sent: FleetLease.Increment, allowed: Int) {
+        let redisKey = "spillway:rate:\(key):\(sent.second)"
+        redis.incrementWithExpiry(redisKey, by: sent.amount, expirySeconds: 5) { result in
+            let next = self.entries.withLock { all -> FleetLease.Increment? in
+                var entry = all[key] ?? Entry(lease: FleetLease(batch: self.batch))
+                defer { all[key] = entry }
                 switch result {
                 case .success(let total):
                     if !self.reachable.exchange(true, ordering: .relaxed) {
                         self.logger.notice("Redis is reachable again; fleet-wide limits restored")
                     }
-                    lease.local = nil
-                    guard lease.second == second else { break }
-                    // Only the part of this batch inside the second's budget is ours.
-                    let granted = max(0, min(amount, allowed - (total - amount)))
-                    lease.tokens += granted
-                    let repaid = min(lease.borrowed, lease.tokens)
-                    lease.tokens -= repaid
-                    lease.borrowed -= repaid
-                    if total >= allowed { lease.exhausted = true }
+                    if entry.probing {
+                        entry.probing = false
+                        entry.local = nil
+                        return nil
+                    }
+                    return entry.lease.answered(sent, total: total, allowed: allowed)
                 case .failure(let error):
+                    entry.probing = false
+                    entry.lease.failed()
                     if self.reachable.exchange(false, ordering: .relaxed) {
                         self.logger.warning(
                             "Redis is unreachable; falling back to this gateway's local share of fleet-wide limits",
                             metadata: ["error": "\(error)", "share": "\(self.localShare)"])
                     }
+                    return nil
                 }
-                all[key] = lease
             }
+            if let next { self.increment(key: key, next, allowed: allowed) }
         }
     }
 }
