@@ -1,6 +1,7 @@
 import Metrics
 import Prometheus
 import SpillwayPolicy
+import Synchronization
 
 /// Prometheus as the swift-metrics backend, plus the gauges read from the gateway's status at each
 /// scrape (health, in-flight, latency, budget, queue): those are states, not events, so they are
@@ -21,38 +22,48 @@ public final class MetricsExport: Sendable {
         return MetricsExport(registry: registry)
     }
 
+    /// The state gauges set by the last scrape, so that those of a node or pool that a reload
+    /// removed are withdrawn instead of repeating their last value forever.
+    private let lastScrape = Mutex<[String: Prometheus.Gauge]>([:])
+
     init(registry: PrometheusCollectorRegistry) { self.registry = registry }
 
     /// The Prometheus text exposition, with the state gauges brought up to date first.
     public func render(_ status: GatewayStatus) -> [UInt8] {
+        var gauges: [String: Prometheus.Gauge] = [:]
+        func set(_ name: String, _ labels: [(String, String)], _ value: Double) {
+            let gauge = registry.makeGauge(name: name, labels: labels)
+            gauge.set(value)
+            gauges[([name] + labels.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{0}")] = gauge
+        }
         for pool in status.pools {
             for node in pool.nodes {
                 let labels = [("pool", pool.name), ("node", node.url)]
-                registry.makeGauge(name: "spillway_node_up", labels: labels).set(to: node.inRotation ? 1.0 : 0.0)
-                registry.makeGauge(name: "spillway_node_healthy", labels: labels).set(to: node.healthy ? 1.0 : 0.0)
-                registry.makeGauge(name: "spillway_node_drained", labels: labels).set(to: node.drained ? 1.0 : 0.0)
-                registry.makeGauge(name: "spillway_node_ejected", labels: labels).set(to: node.ejectedForSeconds == nil ? 0.0 : 1.0)
-                registry.makeGauge(name: "spillway_node_ejections", labels: labels).set(Double(node.ejections))
-                registry.makeGauge(name: "spillway_node_in_flight", labels: labels).set(Double(node.inFlight))
-                registry.makeGauge(name: "spillway_node_latency_ewma_seconds", labels: labels).set(node.latencyEWMAms / 1000)
-                if let limit = node.inFlightLimit {
-                    registry.makeGauge(name: "spillway_node_in_flight_limit", labels: labels).set(Double(limit))
-                }
+                set("spillway_node_up", labels, node.inRotation ? 1 : 0)
+                set("spillway_node_healthy", labels, node.healthy ? 1 : 0)
+                set("spillway_node_drained", labels, node.drained ? 1 : 0)
+                set("spillway_node_ejected", labels, node.ejectedForSeconds == nil ? 0 : 1)
+                set("spillway_node_ejections", labels, Double(node.ejections))
+                set("spillway_node_in_flight", labels, Double(node.inFlight))
+                set("spillway_node_latency_ewma_seconds", labels, node.latencyEWMAms / 1000)
+                if let limit = node.inFlightLimit { set("spillway_node_in_flight_limit", labels, Double(limit)) }
             }
-            registry.makeGauge(name: "spillway_retry_budget_balance", labels: [("pool", pool.name)]).set(pool.retryBudgetBalance)
-            registry.makeGauge(name: "spillway_retry_budget_withdrawn", labels: [("pool", pool.name)]).set(Double(pool.retryBudgetWithdrawn))
-            registry.makeGauge(name: "spillway_retry_budget_refused", labels: [("pool", pool.name)]).set(Double(pool.retryBudgetRefused))
-            registry.makeGauge(name: "spillway_queue_depth", labels: [("pool", pool.name)]).set(Double(pool.queueDepth))
+            let labels = [("pool", pool.name)]
+            set("spillway_retry_budget_balance", labels, pool.retryBudgetBalance)
+            set("spillway_retry_budget_withdrawn", labels, Double(pool.retryBudgetWithdrawn))
+            set("spillway_retry_budget_refused", labels, Double(pool.retryBudgetRefused))
+            set("spillway_queue_depth", labels, Double(pool.queueDepth))
         }
         for series in status.inFlight {
-            registry.makeGauge(
-                name: "spillway_in_flight", labels: [("s3_operation", series.operation), ("bucket", series.bucket), ("tenant", series.tenant)]
-            ).set(Double(series.count))
+            set("spillway_in_flight", [("s3_operation", series.operation), ("bucket", series.bucket), ("tenant", series.tenant)], Double(series.count))
         }
-        registry.makeGauge(name: "spillway_config_version").set(Double(status.configVersion))
-        if let reachable = status.fleetRedisReachable {
-            registry.makeGauge(name: "spillway_fleet_redis_reachable").set(to: reachable ? 1.0 : 0.0)
+        set("spillway_config_version", [], Double(status.configVersion))
+        if let reachable = status.fleetRedisReachable { set("spillway_fleet_redis_reachable", [], reachable ? 1 : 0) }
+        let withdrawn = lastScrape.withLock { last -> [Prometheus.Gauge] in
+            defer { last = gauges }
+            return last.filter { gauges[$0.key] == nil }.map(\.value)
         }
+        for gauge in withdrawn { registry.unregisterGauge(gauge) }
         var out: [UInt8] = []
         registry.emit(into: &out)
         return out
