@@ -191,3 +191,15 @@ struct FleetLeaseTests {
         #expect(lease.answered(first.increment!, total: 5, allowed: 10) == .init(second: 2, amount: 4, owed: 4))
     }
 }
+
+@Suite("Limits: log throttling")
+struct LogThrottleTests {
+    @Test func oneLineASecondWithTheCountHeldBack() {
+        var throttle = LogThrottle(interval: .seconds(1))
+        #expect(throttle.admit(at: t0) == 0)
+        let flood = (1...500).map { throttle.admit(at: t0 + .milliseconds($0)) }
+        #expect(flood.allSatisfy { $0 == nil })
+        #expect(throttle.admit(at: t0 + .milliseconds(1000)) == 500)
+        #expect(throttle.admit(at: t0 + .seconds(5)) == 0)
+    }
+}

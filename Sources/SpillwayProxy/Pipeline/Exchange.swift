@@ -183,8 +183,11 @@ final class Exchange {
             return nil
         case .failure(let failure):
             decision = "refused"
-            worker.logger.notice(
-                "request refused at the edge", metadata: ["request-id": "\(requestID)", "tenant": "\(identity.tenant)", "why": "\(failure)"])
+            if let held = worker.refusalLog.admit(at: Moment(lastActivity)) {
+                worker.logger.notice(
+                    "request refused at the edge",
+                    metadata: ["request-id": "\(requestID)", "tenant": "\(identity.tenant)", "why": "\(failure)", "unlogged-since": "\(held)"])
+            }
             return failure.error
         }
     }
@@ -193,8 +196,14 @@ final class Exchange {
     private func shed(_ reason: String, retryAfter: Duration) {
         decision = "shed"
         let seconds = max(1, Int((retryAfter.seconds).rounded(.up)))
-        worker.logger.info(
-            "request shed", metadata: ["request-id": "\(requestID)", "tenant": "\(identity.tenant)", "class": "\(identity.className)", "why": "\(reason)"])
+        if let held = worker.shedLog.admit(at: Moment(lastActivity)) {
+            worker.logger.info(
+                "request shed",
+                metadata: [
+                    "request-id": "\(requestID)", "tenant": "\(identity.tenant)", "class": "\(identity.className)", "why": "\(reason)",
+                    "unlogged-since": "\(held)",
+                ])
+        }
         fail(S3Error(.slowDown, "Please reduce your request rate: \(reason).", retryAfterSeconds: seconds))
     }
 
@@ -803,12 +812,15 @@ final class Exchange {
         firstByteAt = .now()
         responseEndedCleanly = true
         settle()
-        worker.logger.warning(
-            "request failed",
+        // Sheds and refusals were logged (throttled) where they were decided.
+        if decision != "shed" && decision != "refused" {
+            worker.logger.warning(
+                "request failed",
             metadata: [
                 "request-id": "\(requestID)", "code": "\(error.code.rawValue)", "operation": "\(request.operation)",
                 "pool": "\(pools[poolCursor].name)", "message": "\(error.message)",
             ])
+        }
         let keepAlive = requestEnded && head.keepAlive && !client.willCloseAfterExchange
         let path = String(RequestClassifier.split(target).path)
         client.writeError(error, resource: path, requestID: requestID, close: !keepAlive)

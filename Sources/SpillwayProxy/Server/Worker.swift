@@ -19,6 +19,9 @@ final class Worker: @unchecked Sendable {
     private(set) var draining = false
     private var requestIDs: RequestIDGenerator
     private var rng = SplitMix64(seed: UInt64.random(in: 1...UInt64.max))
+    /// Sheds and refusals at the edge come in floods: one log line a second each, with a count.
+    var shedLog = LogThrottle()
+    var refusalLog = LogThrottle()
     /// Live connection count readable from other threads (for shutdown progress).
     let connectionCount = Atomic<Int>(0)
 
