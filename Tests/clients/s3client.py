@@ -413,7 +413,8 @@ def slow_get(args):
         return {"complete": False, "error": error_code(e), "bytes": 0}
     print(json.dumps({"event": "receiving"}), flush=True)  # the test acts once the body is flowing
     body, digest, received = r["Body"], hashlib.md5(), 0
-    step = max(1, int(args.rate / 20))
+    step = max(1, min(int(args.rate / 20), 256 * 1024))
+    marks = []  # (seconds since the start, bytes received so far)
     try:
         while True:
             chunk = body.read(step)
@@ -421,6 +422,7 @@ def slow_get(args):
                 break
             digest.update(chunk)
             received += len(chunk)
+            marks.append((time.monotonic() - started, received))
             expected_elapsed = received / args.rate
             lag = expected_elapsed - (time.monotonic() - started)
             if lag > 0:
@@ -429,7 +431,7 @@ def slow_get(args):
         return {"complete": False, "error": type(e).__name__, "bytes": received,
                 "content_length": r["ContentLength"]}
     return {"complete": True, "md5": digest.hexdigest(), "bytes": received, "content_length": r["ContentLength"],
-            "seconds": time.monotonic() - started}
+            "seconds": time.monotonic() - started, "marks": marks[::max(1, len(marks) // 64)] + marks[-1:]}
 
 
 def read_then_disconnect(args):
