@@ -477,8 +477,15 @@ def main():
         meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "reps": args.reps,
                 "seconds": args.duration, "warmup": args.warmup,
                 "command": "bench/run.sh " + " ".join(sys.argv[3:])}
-        table = report(results, bulk, meta)
         os.makedirs(args.out, exist_ok=True)
+        if len(workloads) < len(WORKLOADS) or len(order) < 4:
+            # The table and chart compare every target on every workload; a partial run (--only,
+            # --targets) keeps its figures in JSON and the lines above, and leaves latest.md alone.
+            with open(os.path.join(args.out, "partial.json"), "w") as f:
+                json.dump({"meta": meta, "results": results, "bulk": bulk}, f, indent=1)
+            print(f"partial run: figures above and in {os.path.join(args.out, 'partial.json')}; no table", flush=True)
+            return
+        table = report(results, bulk, meta)
         with open(os.path.join(args.out, "latest.md"), "w") as f:
             f.write(table)
         with open(os.path.join(args.out, "latest.json"), "w") as f:
