@@ -632,6 +632,9 @@ def hammer(args):
         pass
     ok, refused, other = [0], [0], {}
     lock = threading.Lock()
+    if args.start_at:
+        # Start on a wall-clock instant, so runs on several clients cover the same whole seconds.
+        time.sleep(max(0.0, args.start_at - time.time()))
     deadline = time.monotonic() + args.duration
 
     def work(s3):
@@ -763,6 +766,7 @@ def main():
     p.add_argument("--count", type=int, default=20)
     p.add_argument("--pid", type=int, default=0, help="bulk: the gateway's process id")
     p.add_argument("--rate", type=float, default=8 * MiB, help="slow-get: bytes per second")
+    p.add_argument("--start-at", type=float, default=0, help="hammer: wall-clock time (epoch seconds) to start at")
     p.add_argument("--missing", type=int, default=3, help="workload: GETs of keys that do not exist")
     p.add_argument("--trace-id", default="4bf92f3577b34da6a3ce929d0e0e4736", help="workload: the trace id to send")
     p.add_argument("--raw", default="", help="raw: request bytes, with \\r\\n escapes")

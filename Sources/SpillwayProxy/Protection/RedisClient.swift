@@ -30,6 +30,10 @@ final class RedisClient: @unchecked Sendable {
     private var connecting = false
     private var waitingToSend: [(ByteBuffer, Completion)] = []
     private var awaitingReply: [Completion] = []
+    /// Commands written and commands answered (or failed), ever: a timeout watches its own command,
+    /// not whichever happens to be pending 500 ms later under steady traffic.
+    private var written = 0
+    private var settled = 0
     private var lastFailure: NIODeadline?
     static let replyTimeout = TimeAmount.milliseconds(500)
 
@@ -50,7 +54,8 @@ final class RedisClient: @unchecked Sendable {
         if let channel, channel.isActive {
             awaitingReply.append(completion)
             channel.writeAndFlush(command, promise: nil)
-            armTimeout(expecting: awaitingReply.count)
+            written += 1
+            armTimeout(for: written)
             return
         }
         // Do not hammer an unreachable Redis: after a failure, wait a second before connecting again.
@@ -89,13 +94,13 @@ final class RedisClient: @unchecked Sendable {
             }
     }
 
-    private func armTimeout(expecting depth: Int) {
+    private func armTimeout(for command: Int) {
         let bound = NIOLoopBound(self, eventLoop: loop)
         let channel = self.channel
         loop.scheduleTask(in: Self.replyTimeout) {
             let client = bound.value
-            // Still waiting for at least this many replies on the same connection: Redis is stuck.
-            if client.channel === channel, client.awaitingReply.count >= depth {
+            // This command is still unanswered on the same connection: Redis is stuck.
+            if client.channel === channel, client.settled < command {
                 client.failAll(.timeout)
                 channel?.close(promise: nil)
             }
@@ -104,6 +109,7 @@ final class RedisClient: @unchecked Sendable {
 
     fileprivate func reply(_ result: Result<Int, RedisError>) {
         guard !awaitingReply.isEmpty else { return }
+        settled += 1
         awaitingReply.removeFirst()(result)
     }
 
@@ -116,6 +122,7 @@ final class RedisClient: @unchecked Sendable {
     private func failAll(_ error: RedisError) {
         let pending = awaitingReply
         awaitingReply = []
+        settled += pending.count
         for completion in pending { completion(.failure(error)) }
     }
 
