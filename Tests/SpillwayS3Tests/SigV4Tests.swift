@@ -127,6 +127,10 @@ struct SigV4Tests {
         #expect(SignedRequest.accessKey(authorization: nil, query: "X-Amz-Credential=AKIAXYZ%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&x=1") == "AKIAXYZ")
         #expect(SignedRequest.accessKey(authorization: "AWS AKIAV2:sig", query: "") == "AKIAV2")
         #expect(SignedRequest.accessKey(authorization: nil, query: "prefix=a") == nil)
+        // A partial match before the real one, and a marker cut short at the end.
+        #expect(SignedRequest.accessKey(authorization: "AWS4-HMAC-SHA256 CCredentialCredential=AKID2/x", query: "") == "AKID2")
+        #expect(SignedRequest.accessKey(authorization: "AWS4-HMAC-SHA256 Credential", query: "") == nil)
+        #expect(SignedRequest.accessKey(authorization: nil, query: "X-Amz-Cred=1&X-Amz-Credential=AKQ%2Fd") == "AKQ")
     }
 }
 

@@ -19,8 +19,7 @@ public struct SignedRequest: Sendable, Equatable {
     /// The access key alone, cheaply: what tenant identification needs.
     public static func accessKey(authorization: Substring?, query: Substring) -> Substring? {
         if let auth = authorization {
-            if let r = auth.range(of: "Credential=") {
-                let rest = auth[r.upperBound...]
+            if let rest = text(after: "Credential=", in: auth) {
                 return rest.prefix { $0 != "/" && $0 != "," && $0 != " " }
             }
             if auth.hasPrefix("AWS ") {  // SigV2: "AWS AKID:signature"
@@ -28,10 +27,30 @@ public struct SignedRequest: Sendable, Equatable {
             }
             return nil
         }
-        guard let r = query.range(of: "X-Amz-Credential=") ?? query.range(of: "AWSAccessKeyId=") else { return nil }
-        let value = query[r.upperBound...].prefix { $0 != "&" }
+        guard let rest = text(after: "X-Amz-Credential=", in: query) ?? text(after: "AWSAccessKeyId=", in: query) else { return nil }
+        let value = rest.prefix { $0 != "&" }
         let decoded = PercentDecoding.decode(value)
         return Substring(decoded.prefix { $0 != "/" })
+    }
+
+    /// What follows the first `marker` in `text`. Compares bytes: every request passes here, and
+    /// Foundation's `range(of:)` cost about 8 % of the CPU of answering a request.
+    static func text(after marker: StaticString, in text: Substring) -> Substring? {
+        let needle = UnsafeRawBufferPointer(start: marker.utf8Start, count: marker.utf8CodeUnitCount)
+        guard let first = needle.first else { return text }
+        let bytes = text.utf8
+        var from = bytes.startIndex
+        while let start = bytes[from...].firstIndex(of: first) {
+            var i = start
+            var matched = 0
+            while matched < needle.count, i < bytes.endIndex, bytes[i] == needle[matched] {
+                i = bytes.index(after: i)
+                matched += 1
+            }
+            if matched == needle.count { return text[i...] }
+            from = bytes.index(after: start)
+        }
+        return nil
     }
 
     /// Parses `AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request, SignedHeaders=a;b, Signature=hex`.
