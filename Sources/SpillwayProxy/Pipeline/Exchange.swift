@@ -66,6 +66,10 @@ final class Exchange {
     private var ticket: Protection.Ticket?
     private var queued: (pool: PoolRuntime, id: UInt64, deadline: NIODeadline)?
     private var pacedUntil: NIODeadline?
+    /// Response bytes held back by read-bandwidth pacing; once they are out, the response ends (with
+    /// this keep-alive) if the node had finished.
+    private var pacedOut = PacedBytes()
+    private var endAfterPacedOut: Bool?
     private var pacesReads = false
     private var pacesWrites = false
     private var chunkChain: ChunkSignatureVerifier?
@@ -493,6 +497,11 @@ final class Exchange {
         let extra: ByteBuffer? =
             !responseKeepAlive ? StaticBytes.connectionClose
             : head.minorVersion == 0 ? StaticBytes.connectionKeepAlive : nil
+        if pacesReads, let firstBody {
+            HeadWriter.write(bytes, dropping: response.dropLines, adding: extra) { client.write($0) }
+            deliver(firstBody)
+            return
+        }
         let bodyBytes = firstBody?.readableBytes ?? 0
         clientBodyBytes += bodyBytes
         if bytes.readableBytes + bodyBytes <= Self.coalesceLimit {
@@ -530,12 +539,41 @@ final class Exchange {
 
     func nodeBody(_ attempt: Attempt, _ bytes: ByteBuffer) {
         guard !finished, attempt === winner else { return }
-        lastActivity = .now()
-        clientBodyBytes += bytes.readableBytes
         if case .resume = attempt.kind { resumedBytes += bytes.readableBytes }
         if sniffsErrorCode { sniffErrorCode(bytes) }
+        deliver(bytes)
+    }
+
+    /// Response body bytes to the client: at once, or when the tenant's read bandwidth has paid for them.
+    private func deliver(_ bytes: ByteBuffer) {
+        lastActivity = .now()
+        clientBodyBytes += bytes.readableBytes
+        if pacesReads, let ticket {
+            let delay = protection.pace(ticket, .read, bytes: bytes.readableBytes, at: Moment(lastActivity))
+            if delay > .milliseconds(1) || !pacedOut.isEmpty {
+                let due = lastActivity + TimeAmount(delay)
+                pacedOut.hold(bytes, until: due)
+                pause(until: due)
+                return
+            }
+        }
         client.write(bytes)
-        if pacesReads, let ticket { pace(protection.pace(ticket, .read, bytes: bytes.readableBytes, at: Moment(lastActivity))) }
+    }
+
+    /// Sends the held response bytes whose time has come; ends the response once the last is out.
+    /// Returns when the next one is due.
+    private func releasePacedOut(at now: NIODeadline) -> NIODeadline? {
+        var wrote = false
+        while let piece = pacedOut.popDue(at: now) {
+            client.write(piece)
+            wrote = true
+        }
+        if wrote { client.flush() }
+        if pacedOut.isEmpty, let keepAlive = endAfterPacedOut {
+            endAfterPacedOut = nil
+            endResponse(keepAlive: keepAlive)
+        }
+        return pacedOut.nextDue
     }
 
     private func sniffErrorCode(_ bytes: ByteBuffer) {
@@ -547,9 +585,12 @@ final class Exchange {
     /// Bandwidth pacing: hold reads on the sending side for `delay`, so the stream keeps to the rate.
     private func pace(_ delay: Duration) {
         guard delay > .milliseconds(1) else { return }
-        let until = NIODeadline.now() + TimeAmount(delay)
+        pause(until: NIODeadline.now() + TimeAmount(delay))
+    }
+
+    private func pause(until: NIODeadline) {
         pacedUntil = max(pacedUntil ?? until, until)
-        client.armTimer(pacedUntil!)
+        client.armTimer(until)
     }
 
     func nodeReadComplete() { client.flush() }
@@ -566,6 +607,14 @@ final class Exchange {
         release(attempt)
         // A response that ends before its request did leaves the client mid-body: close after it.
         let keepAlive = responseKeepAlive && requestEnded
+        if !pacedOut.isEmpty {
+            endAfterPacedOut = keepAlive
+            return
+        }
+        endResponse(keepAlive: keepAlive)
+    }
+
+    private func endResponse(keepAlive: Bool) {
         responseEndedCleanly = true
         settle()
         client.finishWriting(keepAlive: keepAlive)
@@ -735,6 +784,10 @@ final class Exchange {
             } else {
                 consider(wait.deadline)
             }
+        }
+        if !pacedOut.isEmpty {
+            if let due = releasePacedOut(at: now) { consider(due) }
+            guard !finished else { return nil }
         }
         if let until = pacedUntil {
             if now >= until {

@@ -11,7 +11,9 @@ import NIOCore
 /// the other side is unwritable), plus what sits in the outbound buffer up to the high watermark.
 /// So a transfer of any size holds at most about
 /// `maxMessagesPerRead * (upstreamReadMax + downstreamReadMax) + 2 * writeHigh` ≈ 2 MiB, and an
-/// idle connection holds only its shrunken read buffer.
+/// idle connection holds only its shrunken read buffer. The exception: when a node closes its
+/// connection after a response, NIO reads the rest of that socket at once (up to the kernel's receive
+/// buffer), whatever the backpressure.
 ///
 /// The `SPILLWAY_TUNE_*` environment variables override the sizes for benchmarking experiments.
 public enum ChannelTuning {
