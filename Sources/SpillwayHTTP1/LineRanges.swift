@@ -30,14 +30,19 @@ public struct LineRanges: Sendable, Equatable, Sequence {
         }
     }
 
-    public func makeIterator() -> AnyIterator<Range<Int>> {
-        var i = 0
-        return AnyIterator {
-            guard i < count else { return nil }
-            defer { i += 1 }
-            return self[i]
+    /// A plain iterator: `AnyIterator` cost an allocation each time a head was written.
+    public struct Iterator: IteratorProtocol {
+        let ranges: LineRanges
+        var position = 0
+
+        public mutating func next() -> Range<Int>? {
+            guard position < ranges.count else { return nil }
+            defer { position += 1 }
+            return ranges[position]
         }
     }
+
+    public func makeIterator() -> Iterator { Iterator(ranges: self) }
 
     public func contains(_ r: Range<Int>) -> Bool { (0..<count).contains { self[$0] == r } }
 

@@ -114,19 +114,28 @@ public struct PoolHealth: Sendable {
 
     private mutating func choose(_ view: View, at now: Moment) -> Int? {
         guard kind == .peakEWMA else { return balancer.pick(view, ticket: ticket) }
-        var candidates: [Int] = []
-        candidates.reserveCapacity(nodes.count)
-        for i in nodes.indices where view.isEligible(i) { candidates.append(i) }
-        switch candidates.count {
+        // Two random eligible nodes, the cheaper wins; found by counting, with no array per request.
+        var eligible = 0
+        for i in nodes.indices where view.isEligible(i) { eligible += 1 }
+        switch eligible {
         case 0: return nil
-        case 1: return candidates[0]
+        case 1: return nodes.indices.first { view.isEligible($0) }
         default:
-            let a = Int(rng.next() % UInt64(candidates.count))
-            var b = Int(rng.next() % UInt64(candidates.count - 1))
+            let a = Int(rng.next() % UInt64(eligible))
+            var b = Int(rng.next() % UInt64(eligible - 1))
             if b >= a { b += 1 }
-            let (x, y) = (candidates[a], candidates[b])
+            let (x, y) = (nthEligible(a, view), nthEligible(b, view))
             return cost(x, at: now) <= cost(y, at: now) ? x : y
         }
+    }
+
+    private func nthEligible(_ n: Int, _ view: View) -> Int {
+        var seen = 0
+        for i in nodes.indices where view.isEligible(i) {
+            if seen == n { return i }
+            seen += 1
+        }
+        preconditionFailure("fewer eligible nodes than counted")
     }
 
     /// Peak-EWMA latency times the requests it would have in flight, per unit of weight.

@@ -24,7 +24,7 @@ final class Exchange {
     let request: S3Request
     let route: RouteTable.Entry
     /// The route's pools in order of preference; reads fail over along them.
-    private let pools: [PoolRuntime]
+    private let pools: RoutePools
     private var poolCursor = 0
     /// The head as it goes to the node: the client's bytes, minus hop-by-hop lines.
     private let forwardHead: ByteBuffer
@@ -109,8 +109,9 @@ final class Exchange {
         let method = S3Method(head.method)
         request = snapshot.classifier.classify(method: method, target: target, host: host, hasCopySource: head.hasCopySource)
         route = snapshot.routes.route(for: request, method: method)
-        let isRead = [.read, .list].contains(request.operation.operationClass)
-        pools = (isRead ? route.poolIndices : [route.poolIndex]).map { state.pools[$0] }
+        let operationClass = request.operation.operationClass
+        let isRead = operationClass == .read || operationClass == .list
+        pools = RoutePools(all: state.pools, order: route.poolIndices, count: isRead ? route.poolIndices.count : 1)
         forwardHead = HeadWriter.rebuilt(headBytes, dropping: head.dropLines, allocator: client.allocator)
         requestHasBody = head.bodyFraming != .none
         requestEnded = !requestHasBody
@@ -915,4 +916,15 @@ extension S3Method {
         case .other: self = .other
         }
     }
+}
+
+/// A route's pools in order of preference, read through the state's pool list, so that a request
+/// builds no array of its own.
+struct RoutePools {
+    let all: [PoolRuntime]
+    let order: [Int]
+    /// Writes use the first pool only.
+    let count: Int
+
+    subscript(i: Int) -> PoolRuntime { all[order[i]] }
 }

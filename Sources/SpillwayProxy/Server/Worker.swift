@@ -76,11 +76,11 @@ struct RequestIDGenerator {
 
     mutating func next() -> String {
         sequence &+= 1
-        let digits: [UInt8] = Array("0123456789ABCDEF".utf8)
         return String(unsafeUninitializedCapacity: 16) { buffer in
             var value = sequence
             for i in stride(from: 15, through: 0, by: -1) {
-                buffer[i] = digits[Int(value & 0xF)]
+                let digit = UInt8(truncatingIfNeeded: value & 0xF)
+                buffer[i] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "A") + digit - 10
                 value >>= 4
             }
             return 16
