@@ -10,7 +10,7 @@ let package = Package(
     products: [
         .executable(name: "spillway", targets: ["SpillwayCLI"]),
         // The pure per-request code, for bench/micro.
-        .library(name: "SpillwayHotPaths", targets: ["SpillwayHTTP1", "SpillwayS3", "SpillwayPolicy", "SpillwayConfig"]),
+        .library(name: "SpillwayHotPaths", targets: ["SpillwayHTTP1", "SpillwayS3", "SpillwayPolicy", "SpillwayConfig", "SpillwayRESP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -26,14 +26,16 @@ let package = Package(
         .target(name: "SpillwayPolicy"),
         .target(name: "SpillwayS3", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SpillwayHTTP1"),
+        // Redis's reply format, for the fleet limiter: pure, so it can be fuzzed on its own.
+        .target(name: "SpillwayRESP"),
         .target(
             name: "SpillwayConfig",
-            dependencies: ["SpillwayPolicy", "SpillwayS3", .product(name: "Yams", package: "Yams")]
+            dependencies: ["SpillwayPolicy", "SpillwayS3", "SpillwayHTTP1", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "SpillwayProxy",
             dependencies: [
-                "SpillwayConfig", "SpillwayPolicy", "SpillwayS3", "SpillwayHTTP1",
+                "SpillwayConfig", "SpillwayPolicy", "SpillwayS3", "SpillwayHTTP1", "SpillwayRESP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -76,7 +78,7 @@ let package = Package(
         ),
         .testTarget(name: "SpillwayPolicyTests", dependencies: ["SpillwayPolicy"]),
         .testTarget(name: "SpillwayS3Tests", dependencies: ["SpillwayS3", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "SpillwayHTTP1Tests", dependencies: ["SpillwayHTTP1"]),
+        .testTarget(name: "SpillwayHTTP1Tests", dependencies: ["SpillwayHTTP1", "SpillwayRESP"]),
         .testTarget(name: "SpillwayConfigTests", dependencies: ["SpillwayConfig"]),
         .testTarget(name: "SpillwayControlTests", dependencies: ["SpillwayControl", "SpillwayPolicy"]),
         .testTarget(

@@ -2,7 +2,8 @@
 """A storage node stand-in for volume tests: it serves any number of bytes and swallows any upload,
 without keeping either, so multi-GiB transfers cost neither disk nor memory on the node's side.
 
-    GET /<anything>/<size>   -> 200, <size> bytes (zeros), Content-Length framed
+    GET /<anything>/<size>   -> 200, <size> bytes (zeros), Content-Length framed, an ETag; with
+                                `Range: bytes=a-b` (and a matching If-Match), 206 with those bytes
     PUT /<anything>          -> reads the whole body (Content-Length or chunked), 200 {"received": n}
 
 Prints {"port": N} on stdout once listening; exits when stdin closes.
@@ -72,8 +73,16 @@ def serve(conn):
             method, target = request
             if method == "GET":
                 size = int(target.rstrip("/").rsplit("/", 1)[-1].split("?")[0])
-                conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nContent-Type: application/octet-stream\r\n\r\n".encode())
-                left = size
+                etag = f'"bulk-{size}"'
+                ranged = headers.get("range", "")
+                if ranged.startswith("bytes=") and headers.get("if-match", etag) == etag:
+                    first, _, last = ranged[6:].partition("-")
+                    first, last = int(first), int(last or size - 1)
+                    conn.sendall(f"HTTP/1.1 206 Partial Content\r\nContent-Length: {last - first + 1}\r\nContent-Range: bytes {first}-{last}/{size}\r\nETag: {etag}\r\n\r\n".encode())
+                    left = last - first + 1
+                else:
+                    conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nETag: {etag}\r\nContent-Type: application/octet-stream\r\n\r\n".encode())
+                    left = size
                 while left > 0:
                     n = min(left, len(BLOCK))
                     conn.sendall(BLOCK[:n])

@@ -113,10 +113,13 @@ struct Serve: AsyncParsableCommand {
         var adminServer: AdminServer?
         if let admin = gatewayConfig.observability.admin {
             let token = admin.token ?? ProcessInfo.processInfo.environment[admin.tokenEnvironment ?? "SPILLWAY_ADMIN_TOKEN"]
-            let started = AdminServer(address: admin.listen, token: token, backend: control, metrics: metrics, logger: logger)
+            let started = AdminServer(config: admin, token: token, backend: control, metrics: metrics, logger: logger)
             let address = try await started.start()
             say("spillway admin on http://\(address?.ipAddress ?? "?"):\(address?.port ?? 0)/ (dashboard, /metrics, /api)")
-            if token == nil { logger.notice("the admin API has no token: anyone who can reach the admin address can change the gateway") }
+            if let generated = started.generatedToken {
+                // No token configured: reading stays open, changing or validating config needs this one.
+                say("spillway admin token (for POST /api/...): \(generated)")
+            }
             adminServer = started
         }
         for address in try await server.start() {

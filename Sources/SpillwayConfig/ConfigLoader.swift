@@ -5,9 +5,10 @@ import Yams
 /// Turns config text into a `GatewayConfig`, or refuses it with every problem and its line.
 public enum ConfigLoader {
     public static let topLevelKeys =
-        ["listen", "workers", "s3", "timeouts", "drain_timeout", "pools", "routes", "default_pool", "admin", "access_log", "metrics", "tracing"]
+        ["listen", "workers", "s3", "http", "timeouts", "drain_timeout", "pools", "routes", "default_pool", "admin", "access_log", "metrics", "tracing"]
         + protectionKeys
-    static let timeoutKeys = ["connect", "first_byte", "idle", "client_idle", "attempt"]
+    static let timeoutKeys = ["connect", "first_byte", "idle", "client_idle", "attempt", "request_head"]
+    static let httpKeys = ["max_head_size", "max_headers", "max_target_length", "max_pipelined", "min_client_rate", "min_rate_window"]
     static let routeTimeoutKeys = ["connect", "first_byte", "idle", "attempt"]
     static let poolKeys = ["name", "balancer", "nodes", "max_idle_per_node", "health", "outlier", "retry", "hedge", "protection"]
     static let nodeKeys = ["url", "weight", "drain"]
@@ -37,6 +38,7 @@ public enum ConfigLoader {
         var defaultPool: (String, Node)?
         var listenNode: Node?
         var observability = ObservabilityConfig()
+        var http = HTTPConfig()
         let top = r.mapping(root, section: "the top level", allowed: topLevelKeys)
         let protection = readProtection(top.filter { protectionKeys.contains($0.key) }, r)
 
@@ -58,6 +60,8 @@ public enum ConfigLoader {
                 for (k, _, v) in r.mapping(value, section: "s3", allowed: ["virtual_host_domains"]) where k == "virtual_host_domains" {
                     domains = r.list(v).compactMap { r.string($0, "a virtual host domain") }
                 }
+            case "http":
+                http = readHTTP(value, r)
             case "timeouts":
                 timeouts = readTimeouts(value, r)
             case "drain_timeout":
@@ -79,7 +83,7 @@ public enum ConfigLoader {
             case "admin":
                 var listen: HostPort?
                 var admin = AdminConfig(listen: HostPort(host: "127.0.0.1", port: 9901))
-                for (k, _, v) in r.mapping(value, section: "admin", allowed: ["listen", "token", "token_env"]) {
+                for (k, _, v) in r.mapping(value, section: "admin", allowed: ["listen", "token", "token_env", "max_connections", "idle_timeout"]) {
                     switch k {
                     case "listen":
                         if let text = r.string(v, "admin.listen") {
@@ -89,6 +93,11 @@ public enum ConfigLoader {
                         }
                     case "token": admin.token = r.string(v, "admin.token")
                     case "token_env": admin.tokenEnvironment = r.string(v, "admin.token_env")
+                    case "max_connections": admin.maxConnections = r.int(v, "admin.max_connections", range: 1...10_000) ?? admin.maxConnections
+                    case "idle_timeout":
+                        if let d = r.duration(v, "admin.idle_timeout") {
+                            if d < .milliseconds(100) { r.report(v, "admin.idle_timeout must be at least 100ms", fix: "for example 30s") } else { admin.idleTimeout = d }
+                        }
                     default: break
                     }
                 }
@@ -190,6 +199,7 @@ public enum ConfigLoader {
             listen: listen, workers: workers, virtualHostDomains: domains, timeouts: timeouts, drainTimeout: drain,
             pools: pools.map(\.0), routes: routes.map(\.0), defaultPool: defaultName, protection: protection)
         config.observability = observability
+        config.http = http
         return config
     }
 
@@ -203,10 +213,32 @@ public enum ConfigLoader {
             case "idle": t.idle = d
             case "client_idle": t.clientIdle = d
             case "attempt": t.attempt = d
+            case "request_head": t.requestHead = d
+            default: break
+            }
+            if d < .milliseconds(1) { r.report(value, "timeouts.\(key) must be at least 1ms", fix: "for example 5s") }
+        }
+        return t
+    }
+
+    static func readHTTP(_ node: Node, _ r: YAMLReader) -> HTTPConfig {
+        var h = HTTPConfig()
+        for (key, _, value) in r.mapping(node, section: "http", allowed: httpKeys) {
+            switch key {
+            case "max_head_size": h.head.maxHeadBytes = r.size(value, "http.max_head_size", range: 1024...(1 << 20)) ?? h.head.maxHeadBytes
+            case "max_headers": h.head.maxHeaders = r.int(value, "http.max_headers", range: 8...10_000) ?? h.head.maxHeaders
+            case "max_target_length":
+                h.head.maxTargetBytes = r.size(value, "http.max_target_length", range: 256...(1 << 20)) ?? h.head.maxTargetBytes
+            case "max_pipelined": h.maxPipelined = r.int(value, "http.max_pipelined", range: 1...10_000) ?? h.maxPipelined
+            case "min_client_rate": h.minClientRate = r.size(value, "http.min_client_rate", range: 0...(1 << 30)) ?? h.minClientRate
+            case "min_rate_window":
+                if let d = r.duration(value, "http.min_rate_window") {
+                    if d < .seconds(1) { r.report(value, "http.min_rate_window must be at least 1s", fix: "for example 30s") } else { h.minRateWindow = d }
+                }
             default: break
             }
         }
-        return t
+        return h
     }
 
     static func readPool(_ node: Node, _ r: YAMLReader) -> PoolConfig? {

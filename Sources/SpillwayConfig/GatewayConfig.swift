@@ -1,3 +1,4 @@
+import SpillwayHTTP1
 import SpillwayPolicy
 import SpillwayS3
 
@@ -15,6 +16,7 @@ public struct GatewayConfig: Sendable, Equatable {
     public var defaultPool: String
     public var protection: ProtectionConfig
     public var observability = ObservabilityConfig()
+    public var http = HTTPConfig()
 
     public init(
         listen: [HostPort], workers: Int? = nil, virtualHostDomains: [String] = [], timeouts: Timeouts = .init(),
@@ -57,17 +59,37 @@ public struct Timeouts: Sendable, Equatable {
     public var clientIdle: Duration
     /// One attempt on one node, from its start to the end of its response.
     public var attempt: Duration
+    /// From a request head's first byte to its last: a head may not trickle in.
+    public var requestHead: Duration
 
     public init(
         connect: Duration = .seconds(3), firstByte: Duration = .seconds(60), idle: Duration = .seconds(60),
-        clientIdle: Duration = .seconds(120), attempt: Duration = .seconds(3600)
+        clientIdle: Duration = .seconds(120), attempt: Duration = .seconds(3600), requestHead: Duration = .seconds(10)
     ) {
         self.connect = connect
         self.firstByte = firstByte
         self.idle = idle
         self.clientIdle = clientIdle
         self.attempt = attempt
+        self.requestHead = requestHead
     }
+}
+
+/// How much of HTTP/1.1 a peer may use, so that no head, pipeline or trickle can hold the
+/// gateway's memory or a connection without bound.
+public struct HTTPConfig: Sendable, Equatable {
+    /// Head size, field count and target length, for client requests and node responses alike.
+    public var head = HeadLimits()
+    /// Responses to pipelined requests that may wait unsent before the next pipelined request is read.
+    public var maxPipelined = 16
+    /// A client sending a body or reading a response, while the gateway waits on it, must move at
+    /// least this many bytes a second, averaged over `minRateWindow`.
+    public var minClientRate = 1024
+    public var minRateWindow = Duration.seconds(30)
+    /// Interim (1xx) responses accepted from a node for one request.
+    public static let maxInterimResponses = 8
+
+    public init() {}
 }
 
 /// A partial `Timeouts`, as a route states it.

@@ -6,6 +6,10 @@ public struct AdminConfig: Sendable, Equatable {
     public var token: String?
     /// Environment variable to take the token from (keeps it out of the config file).
     public var tokenEnvironment: String?
+    /// Admin connections open at once; more are closed at once.
+    public var maxConnections = 64
+    /// An admin connection with nothing read or written for this long is closed.
+    public var idleTimeout = Duration.seconds(30)
 
     public init(listen: HostPort, token: String? = nil, tokenEnvironment: String? = nil) {
         self.listen = listen

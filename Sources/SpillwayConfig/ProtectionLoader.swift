@@ -140,10 +140,10 @@ extension ConfigLoader {
                 let classes = S3OperationClass.allCases.map(\.rawValue)
                 for (k, _, v) in r.mapping(value, section: "limits.requests", allowed: classes) {
                     guard let cls = S3OperationClass(rawValue: k) else { continue }
-                    if case .scalar(let scalar) = v, let rate = Double(scalar.string), rate > 0 {
+                    if case .scalar(let scalar) = v, let rate = Double(scalar.string), rate >= 0.001, rate <= 1e9 {
                         l.requestsPerSecond[cls] = rate
                     } else {
-                        r.report(v, "limits.requests.\(k) must be a positive number of requests per second", fix: "for example 100")
+                        r.report(v, "limits.requests.\(k) must be a number of requests per second between 0.001 and 1000000000", fix: "for example 100")
                     }
                 }
             case "burst": l.burst = r.duration(value, "limits.burst") ?? l.burst

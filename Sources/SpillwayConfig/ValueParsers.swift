@@ -1,7 +1,14 @@
 /// Parsers for the scalar forms config values take. Each returns nil on bad input; the caller
 /// reports it with the line it came from.
 public enum ValueParsers {
-    /// `250ms`, `2s`, `1.5s`, `5m`, `1h`. A bare number is refused: units keep configs readable.
+    /// The longest duration any key accepts: beyond it a timer or a token bucket could overflow,
+    /// and no timeout or window of a gateway needs more.
+    public static let maxDuration = Duration.seconds(30 * 24 * 3600)
+    /// The largest size any key accepts (1 PiB): sizes are multiplied by rates and counts later.
+    public static let maxSize = 1 << 50
+
+    /// `250ms`, `2s`, `1.5s`, `5m`, `1h`, up to `maxDuration`. A bare number is refused: units keep
+    /// configs readable.
     public static func duration(_ text: String) -> Duration? {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
@@ -9,19 +16,26 @@ public enum ValueParsers {
             // "ms" ends in "s": make sure "5ms" is not read as 5m + "s".
             if suffix == "s", number.hasSuffix("m") { continue }
             guard let value = Double(number), value >= 0, value.isFinite else { return nil }
-            return .milliseconds(Int64((value * scale * 1000).rounded()))
+            let millis = value * scale * 1000
+            guard millis <= Double(maxDuration.nanoseconds / 1_000_000) else { return nil }
+            return .milliseconds(Int64(millis.rounded()))
         }
         return nil
     }
 
-    /// `8MiB`, `512KiB`, `1GiB`, `4096` (bytes).
+    /// `8MiB`, `512KiB`, `1GiB`, `4096` (bytes), up to `maxSize`.
     public static func size(_ text: String) -> Int? {
         let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("GB", 1_000_000_000), ("MB", 1_000_000), ("KB", 1000), ("B", 1)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            guard let n = Int(text.dropLast(suffix.count).trimmingCharacters()), n >= 0 else { return nil }
-            return n * scale
+        var digits = Substring(text)
+        var scale = 1
+        if let unit = units.first(where: { text.hasSuffix($0.0) }) {
+            digits = text.dropLast(unit.0.count).trimmingCharacters()
+            scale = unit.1
         }
-        return Int(text).flatMap { $0 >= 0 ? $0 : nil }
+        guard digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let n = Int(digits) else { return nil }
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: scale)
+        guard !overflow, bytes <= maxSize else { return nil }
+        return bytes
     }
 
     /// `host:port`, `[v6]:port`. Hosts are IPv4 literals, bracketed IPv6 literals or DNS names.

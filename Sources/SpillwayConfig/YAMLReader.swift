@@ -124,7 +124,17 @@ final class YAMLReader {
     func duration(_ node: Node, _ what: String) -> Duration? {
         guard let text = string(node, what) else { return nil }
         guard let value = ValueParsers.duration(text) else {
-            report(node, "\(what) '\(text)' is not a duration", fix: "write a number with a unit: 250ms, 5s, 2m, 1h")
+            report(node, "\(what) '\(text)' is not a duration of at most 30 days", fix: "write a number with a unit: 250ms, 5s, 2m, 1h")
+            return nil
+        }
+        return value
+    }
+
+    /// A size (`64KiB`, `4096`) within `range` bytes.
+    func size(_ node: Node, _ what: String, range: ClosedRange<Int>) -> Int? {
+        guard let text = string(node, what) else { return nil }
+        guard let value = ValueParsers.size(text), range.contains(value) else {
+            report(node, "\(what) '\(text)' is not a size between \(range.lowerBound) and \(range.upperBound) bytes", fix: "for example 64KiB")
             return nil
         }
         return value

@@ -12,7 +12,13 @@ import Synchronization
 /// <token>` when a token is configured; `/metrics` and the dashboard page itself do not.
 public final class AdminServer: Sendable {
     private let address: HostPort
-    let token: String?
+    let token: String
+    /// Whether reading calls (`GET /api/...`) need the token too. True when the operator set one;
+    /// false when Spillway generated it (quick mode, or no token configured): then only the calls
+    /// that change or validate config need it.
+    let tokenGuardsReads: Bool
+    let limits: AdminConfig
+    let connections = Atomic<Int>(0)
     let backend: any AdminBackend
     let metrics: MetricsExport?
     let logger: Logger
@@ -22,21 +28,43 @@ public final class AdminServer: Sendable {
     private let history = Mutex(StatusHistory())
     private let sampler = Mutex<RepeatedTask?>(nil)
 
-    public init(address: HostPort, token: String?, backend: any AdminBackend, metrics: MetricsExport?, logger: Logger) {
-        self.address = address
-        self.token = token
+    /// `token` nil: a random one is made (`generatedToken` says what it is, for the operator).
+    public init(config: AdminConfig, token: String?, backend: any AdminBackend, metrics: MetricsExport?, logger: Logger) {
+        self.address = config.listen
+        self.limits = config
+        self.token = token ?? Self.randomToken()
+        self.tokenGuardsReads = token != nil
         self.backend = backend
         self.metrics = metrics
         self.logger = logger
     }
 
+    /// The token Spillway made up because none was configured, for printing once at start.
+    public var generatedToken: String? { tokenGuardsReads ? nil : token }
+
+    private static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in String(generator.next() as UInt64, radix: 16) }.joined()
+    }
+
     @discardableResult
     public func start() async throws -> SocketAddress? {
         let server = self
+        let idle = TimeAmount.nanoseconds(limits.idleTimeout.nanoseconds)
         let bound = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // Over the cap: closed before a byte is read. The data plane has its own loops;
+                    // this bounds what the admin thread holds.
+                    guard server.connections.wrappingAdd(1, ordering: .relaxed).newValue <= server.limits.maxConnections else {
+                        server.connections.subtract(1, ordering: .relaxed)
+                        channel.close(promise: nil)
+                        return
+                    }
+                    channel.closeFuture.whenComplete { _ in server.connections.subtract(1, ordering: .relaxed) }
+                    try channel.pipeline.syncOperations.addHandler(AdminDeadline(requestTimeout: .seconds(10)))
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(AdminHandler(server: server))
                 }
@@ -89,7 +117,7 @@ public final class AdminServer: Sendable {
             return Response(status: .ok, contentType: "text/plain; version=0.0.4", body: metrics?.render(backend.status()) ?? [])
         }
         guard path.hasPrefix("/api/") else { return .error(.notFound, "no such path; see the admin API in the README") }
-        if let token, headers.first(name: "authorization") != "Bearer \(token)" {
+        if tokenGuardsReads || method != .GET, !Self.authorized(headers.first(name: "authorization"), token: token) {
             return .error(.unauthorized, "the admin API needs 'Authorization: Bearer <token>'")
         }
         let parts = path.split(separator: "/").map(String.init)  // ["api", ...]
@@ -154,6 +182,15 @@ public final class AdminServer: Sendable {
         }
     }
 
+    /// Compares in constant time, so the token cannot be guessed byte by byte from response times.
+    static func authorized(_ header: String?, token: String) -> Bool {
+        let given = Array((header ?? "").utf8)
+        let expected = Array("Bearer \(token)".utf8)
+        var diff = UInt8(given.count == expected.count ? 0 : 1)
+        for i in 0..<expected.count { diff |= expected[i] ^ (i < given.count ? given[i] : 0) }
+        return diff == 0
+    }
+
     private func split(_ uri: String) -> (String, String) {
         guard let q = uri.firstIndex(of: "?") else { return (uri, "") }
         return (String(uri[..<q]), String(uri[uri.index(after: q)...]))
@@ -175,9 +212,11 @@ private final class AdminHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
+    static let maxBody = 1 << 20
     private let server: AdminServer
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
+    private var tooLarge = false
     private var streaming: RepeatedTask?
 
     init(server: AdminServer) { self.server = server }
@@ -187,10 +226,21 @@ private final class AdminHandler: ChannelInboundHandler {
         case .head(let h):
             head = h
             body = []
+            tooLarge = false
         case .body(var bytes):
-            if body.count + bytes.readableBytes <= 1 << 20 { body += bytes.readBytes(length: bytes.readableBytes) ?? [] }
+            guard !tooLarge else { return }
+            guard body.count + bytes.readableBytes <= Self.maxBody else {
+                // Never validate what is left of a truncated config: refuse it whole, and close
+                // (the rest of the body would otherwise be read as the next request).
+                tooLarge = true
+                body = []
+                respond(context: context, .error(.payloadTooLarge, "the body is over 1 MiB"), keepAlive: false)
+                return
+            }
+            body += bytes.readBytes(length: bytes.readableBytes) ?? []
         case .end:
-            guard let head else { return }
+            context.triggerUserOutboundEvent(AdminDeadline.RequestDone(), promise: nil)
+            guard let head, !tooLarge else { return }
             let client = context.channel.remoteAddress?.description ?? "?"
             let response = server.route(method: head.method, uri: head.uri, headers: head.headers, body: body, client: client)
             if response.stream {
@@ -238,6 +288,48 @@ private final class AdminHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         streaming?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Nothing read or written for the idle timeout (an event stream writes every second).
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
+    }
+}
+
+/// A request must arrive whole within `requestTimeout` of its first byte, so a trickle cannot
+/// hold an admin connection; the deadline is cleared when the request has been read.
+private final class AdminDeadline: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = Any
+    struct RequestDone {}
+
+    private let requestTimeout: TimeAmount
+    private var deadline: Scheduled<Void>?
+
+    init(requestTimeout: TimeAmount) { self.requestTimeout = requestTimeout }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if deadline == nil {
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            deadline = context.eventLoop.scheduleTask(in: requestTimeout) { bound.value.close(promise: nil) }
+        }
+        context.fireChannelRead(data)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if event is RequestDone {
+            deadline?.cancel()
+            deadline = nil
+            promise?.succeed()
+        } else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
         context.fireChannelInactive()
     }
 }

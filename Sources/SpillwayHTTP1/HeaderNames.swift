@@ -33,6 +33,21 @@ enum KnownHeader {
         }
     }
 
+    /// A name that reads as `Content-Length`, `Transfer-Encoding` or `Host` when `_` is taken for `-`.
+    static func isLookalikeOfFramingField(_ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Bool {
+        func folded(_ name: StaticString) -> Bool {
+            guard end - start == name.utf8CodeUnitCount else { return false }
+            return name.withUTF8Buffer { n in
+                for i in 0..<n.count {
+                    let c = b[start + i] == 95 ? 45 : b[start + i] | 0x20
+                    if c != n[i] { return false }
+                }
+                return true
+            }
+        }
+        return folded("content-length") || folded("transfer-encoding") || folded("host")
+    }
+
     /// `lowercase` must be lower-case ASCII.
     static func matches(_ b: UnsafeRawBufferPointer, _ start: Int, _ lowercase: StaticString) -> Bool {
         lowercase.withUTF8Buffer { name in

@@ -40,8 +40,9 @@ public struct RequestHead: Sendable, Equatable {
         return .none
     }
 
-    /// Parses a complete head (`bytes` ends just past its blank line).
-    public static func parse(_ b: UnsafeRawBufferPointer) throws(HTTP1Error) -> RequestHead {
+    /// Parses a complete head (`bytes` ends just past its blank line) under `limits` (the caller
+    /// has already held the head to `limits.maxHeadBytes`).
+    public static func parse(_ b: UnsafeRawBufferPointer, limits: HeadLimits = HeadLimits()) throws(HTTP1Error) -> RequestHead {
         var head = RequestHead()
         head.length = b.count
         // Request line: method SP target SP HTTP/1.x CRLF
@@ -54,6 +55,9 @@ public struct RequestHead: Sendable, Equatable {
         let targetStart = i
         while i < b.count, b[i] > 32, b[i] != 127 { i += 1 }
         guard i > targetStart, i < b.count, b[i] == 32 else { throw .malformed("bad request target") }
+        guard i - targetStart <= limits.maxTargetBytes else { throw .targetTooLong }
+        // Origin form only: an absolute URI would name a host the routing never looked at.
+        guard b[targetStart] == 47 else { throw .malformed("the request target must start with /") }
         head.targetRange = targetStart..<i
         i += 1
         guard i + 10 <= b.count, b[i] == 72, b[i + 1] == 84, b[i + 2] == 84, b[i + 3] == 80, b[i + 4] == 47 else {
@@ -68,7 +72,7 @@ public struct RequestHead: Sendable, Equatable {
         var lengthsDiffer = false
         var transferCodings = 0
         let headersStart = i
-        try HeaderLines.forEach(b, from: i) { (field: KnownHeader, line, nameEnd, value) throws(HTTP1Error) in
+        try HeaderLines.forEach(b, from: i, maxFields: limits.maxHeaders) { (field: KnownHeader, line, nameEnd, value) throws(HTTP1Error) in
             switch field {
             case .host:
                 if head.hostRange != nil { throw .malformed("two Host headers") }
@@ -79,10 +83,11 @@ public struct RequestHead: Sendable, Equatable {
                 declaredLength = n
             case .transferEncoding:
                 transferCodings += 1
+                if transferCodings > 1 { throw .ambiguousFraming("more than one Transfer-Encoding") }
                 guard HeaderLines.equalsIgnoringCase(b, value, "chunked") else { throw .unsupportedTransferEncoding }
                 head.isChunked = true
             case .connection:
-                HeaderLines.connectionOptions(
+                try HeaderLines.connectionOptions(
                     b, value, close: &head.connectionClose, keepAlive: &head.connectionKeepAlive, listed: &listed)
                 head.dropLines.append(line)
             case .keepAlive, .proxyConnection, .te, .upgrade:
@@ -94,6 +99,7 @@ public struct RequestHead: Sendable, Equatable {
             case .range, .ifMatch:
                 head.hasRangeOrCondition = true
             case .authorization:
+                if head.authorizationRange != nil { throw .malformed("two Authorization headers") }
                 head.authorizationRange = value
             case .traceparent:
                 head.traceparentRange = value
@@ -101,10 +107,10 @@ public struct RequestHead: Sendable, Equatable {
                 break
             }
         }
-        if transferCodings > 1 { throw .ambiguousFraming("more than one Transfer-Encoding") }
         if head.isChunked && declaredLength != nil { throw .ambiguousFraming("both Content-Length and Transfer-Encoding") }
         if !listed.isEmpty {
-            for line in HeaderLines.lines(named: listed, in: b, from: headersStart) where !head.dropLines.contains(line) {
+            for line in HeaderLines.lines(named: listed, in: b, from: headersStart, maxFields: limits.maxHeaders)
+            where !head.dropLines.contains(line) {
                 head.dropLines.append(line)
             }
             head.dropLines.sort()
@@ -112,21 +118,23 @@ public struct RequestHead: Sendable, Equatable {
         if lengthsDiffer { throw .ambiguousFraming("Content-Length values differ") }
         head.contentLength = declaredLength
         if head.isChunked && head.minorVersion == 0 { throw .malformed("chunked framing in an HTTP/1.0 request") }
+        // RFC 9112 §3.2: a server must refuse an HTTP/1.1 request without Host.
+        if head.minorVersion == 1 && head.hostRange == nil { throw .malformed("no Host header") }
         return head
     }
 
-    /// The values of every header line named `name` (lower-case), as ranges of `b`, in order.
-    public static func values(of name: String, in b: UnsafeRawBufferPointer) -> [Range<Int>] {
-        var out: [Range<Int>] = []
-        let wanted = Array(name.utf8)
+    /// Every header value by lower-case field name, in one pass over a head that `parse` accepted
+    /// (for SigV4, which looks up each signed field: one probe each, however long the head).
+    public static func fieldIndex(in b: UnsafeRawBufferPointer) -> [String: [[UInt8]]] {
+        var index: [String: [[UInt8]]] = [:]
         var start = 0
         while start < b.count, b[start] != 10 { start += 1 }  // skip the request line
-        try? HeaderLines.forEach(b, from: start + 1) { (_: KnownHeader, line, nameEnd, value) throws(HTTP1Error) in
-            guard nameEnd - line.lowerBound == wanted.count else { return }
-            for i in 0..<wanted.count where b[line.lowerBound + i] | 0x20 != wanted[i] | 0x20 { return }
-            out.append(value)
+        try? HeaderLines.forEach(b, from: start + 1, maxFields: .max) { (_: KnownHeader, line, nameEnd, value) throws(HTTP1Error) in
+            var name = [UInt8](UnsafeRawBufferPointer(rebasing: b[line.lowerBound..<nameEnd]))
+            for i in name.indices where name[i] >= 65 && name[i] <= 90 { name[i] |= 0x20 }
+            index[String(decoding: name, as: UTF8.self), default: []].append(Array(UnsafeRawBufferPointer(rebasing: b[value])))
         }
-        return out
+        return index
     }
 
     private static func methodKind(_ b: UnsafeRawBufferPointer, _ n: Int) -> HTTPMethodKind {

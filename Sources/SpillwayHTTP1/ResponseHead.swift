@@ -26,6 +26,10 @@ public struct ResponseHead: Sendable {
     /// 1xx other than 101: another head follows.
     public var isInterim: Bool { status >= 100 && status < 200 && status != 101 }
 
+    /// `101 Switching Protocols`: the gateway never asks for an upgrade (it drops `Upgrade`), so a
+    /// node that switches anyway has left HTTP/1.1.
+    public var isSwitchingProtocols: Bool { status == 101 }
+
     /// RFC 9112 §6.3: how the body that follows this head ends.
     public func bodyFraming(requestWasHEAD: Bool) -> BodyFraming {
         if requestWasHEAD || status == 204 || status == 304 || (status >= 100 && status < 200) { return .none }
@@ -34,25 +38,34 @@ public struct ResponseHead: Sendable {
         return .untilClose
     }
 
-    public static func parse(_ b: UnsafeRawBufferPointer) throws(HTTP1Error) -> ResponseHead {
+    /// Parses a complete head under `limits` (the caller has already held it to `maxHeadBytes`).
+    public static func parse(_ b: UnsafeRawBufferPointer, limits: HeadLimits = HeadLimits()) throws(HTTP1Error) -> ResponseHead {
         var head = ResponseHead()
         head.length = b.count
-        // Status line: HTTP/1.x SP 3DIGIT SP reason CRLF
+        // Status line: HTTP/1.x SP 3DIGIT SP reason CRLF (the reason may be empty, and its SP absent).
         guard b.count >= 14, b[0] == 72, b[1] == 84, b[2] == 84, b[3] == 80, b[4] == 47, b[5] == 49, b[6] == 46,
             b[7] == 48 || b[7] == 49, b[8] == 32
         else { throw .malformed("bad status line") }
         head.minorVersion = Int(b[7] - 48)
-        guard let status = HeaderLines.decimal(b, 9..<12), status >= 100, status <= 999 else { throw .malformed("bad status code") }
+        guard let status = HeaderLines.decimal(b, 9..<12), status >= 100, b[12] == 32 || b[12] == 13 else {
+            throw .malformed("bad status code")
+        }
         head.status = status
         var i = 12
-        while i < b.count, b[i] != 13 { i += 1 }
+        while i < b.count, b[i] != 13 {
+            // The reason phrase: HTAB, SP, visible characters and obs-text only. A bare LF here would
+            // start a header line of the node's making on the client's side.
+            let c = b[i]
+            guard c >= 32 || c == 9, c != 127 else { throw .malformed("control character in the reason phrase") }
+            i += 1
+        }
         guard i + 1 < b.count, b[i + 1] == 10 else { throw .malformed("bad status line ending") }
         i += 2
         var declaredLength: Int?
         var listed: [Range<Int>] = []  // fields the Connection header names: dropped too
         var lengthsDiffer = false
         let headersStart = i
-        try HeaderLines.forEach(b, from: i) { (field: KnownHeader, line, nameEnd, value) throws(HTTP1Error) in
+        try HeaderLines.forEach(b, from: i, maxFields: limits.maxHeaders) { (field: KnownHeader, line, nameEnd, value) throws(HTTP1Error) in
             switch field {
             case .contentLength:
                 guard let n = HeaderLines.decimal(b, value) else { throw .malformed("bad Content-Length") }
@@ -64,7 +77,7 @@ public struct ResponseHead: Sendable {
                 head.isChunked = Self.endsWithChunked(b, value)
                 head.transferEncodingLine = line
             case .connection:
-                HeaderLines.connectionOptions(
+                try HeaderLines.connectionOptions(
                     b, value, close: &head.connectionClose, keepAlive: &head.connectionKeepAlive, listed: &listed)
                 head.dropLines.append(line)
             case .keepAlive, .proxyConnection, .upgrade:
@@ -80,14 +93,16 @@ public struct ResponseHead: Sendable {
             }
         }
         if !listed.isEmpty {
-            for line in HeaderLines.lines(named: listed, in: b, from: headersStart) where !head.dropLines.contains(line) {
+            for line in HeaderLines.lines(named: listed, in: b, from: headersStart, maxFields: limits.maxHeaders)
+            where !head.dropLines.contains(line) {
                 head.dropLines.append(line)
             }
             head.dropLines.sort()
         }
         if lengthsDiffer { throw .ambiguousFraming("Content-Length values differ") }
-        // With Transfer-Encoding present, Content-Length is ignored (RFC 9112 §6.3).
-        if !head.hasTransferEncoding { head.contentLength = declaredLength }
+        // RFC 9112 §6.3: a message with both may be an attempt at response splitting.
+        if head.hasTransferEncoding && declaredLength != nil { throw .ambiguousFraming("both Content-Length and Transfer-Encoding") }
+        head.contentLength = declaredLength
         return head
     }
 

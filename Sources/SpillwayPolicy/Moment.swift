@@ -20,9 +20,22 @@ public struct Moment: Comparable, Hashable, Sendable, CustomStringConvertible {
 }
 
 extension Duration {
+    /// Saturates at `Int64.max` nanoseconds (292 years), so no duration from outside can trap.
     public var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (total, overflow2) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return overflow2 ? (seconds < 0 ? .min : .max) : total
+    }
+
+    /// `seconds` as a duration, saturating instead of trapping on huge, infinite or NaN values.
+    public static func saturating(seconds: Double) -> Duration {
+        guard seconds.isFinite else { return seconds.isNaN ? .zero : (seconds < 0 ? .zero : .nanoseconds(Int64.max)) }
+        let nanos = seconds * 1e9
+        if nanos >= 9.2e18 { return .nanoseconds(Int64.max) }
+        if nanos <= -9.2e18 { return .nanoseconds(Int64.min) }
+        return .nanoseconds(Int64(nanos.rounded(.up)))
     }
 
     public var seconds: Double { Double(nanoseconds) / 1e9 }

@@ -2,9 +2,14 @@
 public enum PercentDecoding {
     public static func decode(_ raw: Substring) -> String {
         guard raw.utf8.contains(UInt8(ascii: "%")) else { return String(raw) }
+        return String(decoding: decodeBytes(raw.utf8), as: UTF8.self)
+    }
+
+    /// The decoded bytes, whatever they are (SigV4 canonicalises bytes, not text).
+    public static func decodeBytes(_ raw: some Collection<UInt8>) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(raw.utf8.count)
-        var it = raw.utf8.makeIterator()
+        bytes.reserveCapacity(raw.count)
+        var it = raw.makeIterator()
         while let byte = it.next() {
             guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
             guard let hi = it.next() else { bytes.append(byte); break }
@@ -15,7 +20,7 @@ public enum PercentDecoding {
                 bytes.append(contentsOf: [byte, hi, lo])
             }
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     private static func hexValue(_ c: UInt8) -> UInt8? {

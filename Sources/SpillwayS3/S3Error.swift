@@ -25,15 +25,22 @@ public struct S3Error: Error, Sendable, Equatable {
         case invalidAccessKeyId = "InvalidAccessKeyId"
         case requestTimeTooSkewed = "RequestTimeTooSkewed"
         case authorizationHeaderMalformed = "AuthorizationHeaderMalformed"
+        /// The client stopped sending its body, or stopped reading the response (S3's own code for it).
+        case requestTimeout = "RequestTimeout"
+        /// The body ended before its framing said it would (an `aws-chunked` chain cut short).
+        case incompleteBody = "IncompleteBody"
+        /// The request target is longer than the gateway accepts.
+        case requestURITooLong = "RequestURITooLong"
 
         public var status: Int {
             switch self {
             case .serviceUnavailable, .slowDown: 503
             case .badGateway: 502
             case .gatewayTimeout: 504
-            case .badRequest, .authorizationHeaderMalformed: 400
+            case .badRequest, .authorizationHeaderMalformed, .requestTimeout, .incompleteBody: 400
             case .accessDenied, .signatureDoesNotMatch, .invalidAccessKeyId, .requestTimeTooSkewed: 403
             case .requestHeaderTooLarge: 431
+            case .requestURITooLong: 414
             case .notImplemented: 501
             case .httpVersionNotSupported: 505
             case .internalError: 500
@@ -44,6 +51,7 @@ public struct S3Error: Error, Sendable, Equatable {
             switch status {
             case 400: "Bad Request"
             case 403: "Forbidden"
+            case 414: "URI Too Long"
             case 431: "Request Header Fields Too Large"
             case 500: "Internal Server Error"
             case 501: "Not Implemented"

@@ -1,22 +1,30 @@
 /// Text as it may appear inside S3 XML bodies and hand-written JSON.
+///
+/// Escapes by Unicode scalar, never by `Character`: a grapheme cluster such as `<` followed by a
+/// combining mark is one `Character` that is not equal to `"<"`, and escaping by `Character`
+/// would let it through into the XML as markup. Scalars XML 1.0 forbids (controls other than tab,
+/// line feed and carriage return; U+FFFE, U+FFFF) become U+FFFD, so the body always parses.
 public enum XMLEscaping {
     public static func escape(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 38 || $0 == 60 || $0 == 62 || $0 == 34 || $0 == 39 }) else {
+        guard text.utf8.contains(where: { $0 == 38 || $0 == 60 || $0 == 62 || $0 == 34 || $0 == 39 || $0 < 32 || $0 == 0xEF })
+        else {
             return text
         }
-        var out = ""
-        out.reserveCapacity(text.utf8.count + 16)
-        for ch in text {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default: out.append(ch)
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out.append(contentsOf: "&amp;".unicodeScalars)
+            case "<": out.append(contentsOf: "&lt;".unicodeScalars)
+            case ">": out.append(contentsOf: "&gt;".unicodeScalars)
+            case "\"": out.append(contentsOf: "&quot;".unicodeScalars)
+            case "'": out.append(contentsOf: "&apos;".unicodeScalars)
+            default:
+                let v = scalar.value
+                let allowed = v == 0x9 || v == 0xA || v == 0xD || (v >= 0x20 && v != 0xFFFE && v != 0xFFFF)
+                out.append(allowed ? scalar : "\u{FFFD}")
             }
         }
-        return out
+        return String(out)
     }
 }
 

@@ -35,7 +35,10 @@ struct ResponseAndBodyTests {
         #expect(try parseResponse("HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\n").get().bodyFraming(requestWasHEAD: false) == .none)
         #expect(try parseResponse("HTTP/1.1 304 Not Modified\r\n\r\n").get().bodyFraming(requestWasHEAD: false) == .none)
         #expect(try parseResponse("HTTP/1.1 100 Continue\r\n\r\n").get().isInterim)
-        let chunked = try parseResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n").get()
+        // Both framings at once may be response splitting: refused (RFC 9112 §6.3).
+        #expect(parseResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n").failure
+            == .ambiguousFraming("both Content-Length and Transfer-Encoding"))
+        let chunked = try parseResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").get()
         #expect(chunked.bodyFraming(requestWasHEAD: false) == .chunked)
         #expect(chunked.transferEncodingLine != nil)
         #expect(try parseResponse("HTTP/1.1 200 OK\r\n\r\n").get().bodyFraming(requestWasHEAD: false) == .untilClose)

@@ -15,11 +15,8 @@ struct SigV4Tests {
         _ method: String, _ target: String, headers: [String: String], authorization: String?, now: Int = now,
         secret: String = secret
     ) -> Result<SigV4Verifier.Verified, SigV4Verifier.Failure> {
-        let (path, query) = RequestClassifier.split(target)
-        let lower = Dictionary(uniqueKeysWithValues: headers.map { ($0.key.lowercased(), $0.value) })
-        return SigV4Verifier.verify(
-            method: method, path: path, query: query, authorization: authorization.map { Substring($0) },
-            headerValues: { lower[$0].map { [$0] } ?? [] }, secret: { $0 == Self.accessKey ? secret : nil }, now: now)
+        let request = SigningRequest(method: method, target: target, headers: headers.map { ($0.key, $0.value) }, authorization: authorization)
+        return SigV4Verifier.verify(request, secret: { $0 == Self.accessKey ? secret : nil }, now: now)
     }
 
     func auth(_ signed: String, _ signature: String) -> String {
@@ -123,14 +120,46 @@ struct SigV4Tests {
     }
 
     @Test func accessKeysAreFoundWithoutVerifying() {
-        #expect(SignedRequest.accessKey(authorization: Substring(auth("host", "x")), query: "") == "AKIAIOSFODNN7EXAMPLE")
-        #expect(SignedRequest.accessKey(authorization: nil, query: "X-Amz-Credential=AKIAXYZ%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&x=1") == "AKIAXYZ")
-        #expect(SignedRequest.accessKey(authorization: "AWS AKIAV2:sig", query: "") == "AKIAV2")
-        #expect(SignedRequest.accessKey(authorization: nil, query: "prefix=a") == nil)
+        #expect(SignedRequest.claim(authorization: Substring(auth("host", "x")), query: "") == .key("AKIAIOSFODNN7EXAMPLE"))
+        #expect(SignedRequest.claim(authorization: nil, query: "X-Amz-Credential=AKIAXYZ%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&x=1") == .key("AKIAXYZ"))
+        #expect(SignedRequest.claim(authorization: "AWS AKIAV2:sig", query: "") == .key("AKIAV2"))
+        #expect(SignedRequest.claim(authorization: nil, query: "prefix=a") == .anonymous)
         // A partial match before the real one, and a marker cut short at the end.
-        #expect(SignedRequest.accessKey(authorization: "AWS4-HMAC-SHA256 CCredentialCredential=AKID2/x", query: "") == "AKID2")
-        #expect(SignedRequest.accessKey(authorization: "AWS4-HMAC-SHA256 Credential", query: "") == nil)
-        #expect(SignedRequest.accessKey(authorization: nil, query: "X-Amz-Cred=1&X-Amz-Credential=AKQ%2Fd") == "AKQ")
+        #expect(SignedRequest.claim(authorization: "AWS4-HMAC-SHA256 CCredentialCredential=AKID2/x", query: "") == .key("AKID2"))
+        #expect(SignedRequest.claim(authorization: "AWS4-HMAC-SHA256 Credential", query: "") == .anonymous)
+        #expect(SignedRequest.claim(authorization: nil, query: "X-Amz-Cred=1&X-Amz-Credential=AKQ%2Fd") == .key("AKQ"))
+    }
+
+    @Test func aCredentialGivenTwiceIsAmbiguousAndRefused() {
+        // The tenant would be charged by the first and verified by the last.
+        let twice = "AWS4-HMAC-SHA256 Credential=VICTIM/20130524/us-east-1/s3/aws4_request, Credential=\(Self.accessKey)/20130524/us-east-1/s3/aws4_request,SignedHeaders=host,Signature=00"
+        #expect(SignedRequest.claim(authorization: Substring(twice), query: "") == .ambiguous)
+        #expect(verify("GET", "/test.txt", headers: getHeaders, authorization: twice).failure == .malformed("Credential is given twice"))
+        #expect(SignedRequest.claim(authorization: nil, query: "X-Amz-Credential=A%2Fx&X-Amz-Credential=B%2Fx") == .ambiguous)
+        let presigned = "/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=A%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00&X-Amz-Date=20990101T000000Z"
+        #expect(verify("GET", presigned, headers: ["Host": "h"], authorization: nil).failure == .malformed("X-Amz-Date is given twice"))
+    }
+
+    @Test func signedHeadersMustBeFewSortedAndDistinct() {
+        let signature = "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+        #expect(verify("GET", "/test.txt", headers: getHeaders, authorization: auth("range;host;x-amz-content-sha256;x-amz-date", signature)).failure
+            == .malformed("SignedHeaders are not sorted, or list a header twice"))
+        #expect(verify("GET", "/test.txt", headers: getHeaders, authorization: auth("host;host;range;x-amz-date", signature)).failure
+            == .malformed("SignedHeaders are not sorted, or list a header twice"))
+        let many = (0..<20_000).map { "x-\(100_000 + $0)" }.joined(separator: ";")
+        #expect(verify("GET", "/test.txt", headers: getHeaders, authorization: auth("host;" + many, signature)).failure
+            == .malformed("more than 128 signed headers"))
+        #expect(verify("GET", "/test.txt", headers: getHeaders, authorization: auth("Host;range", signature)).failure == .malformed("bad SignedHeaders"))
+    }
+
+    @Test func theCanonicalRequestIsBuiltFromRawBytes() {
+        // A byte that is not UTF-8 canonicalises as itself, percent-encoded, in the path and the query.
+        var out: [UInt8] = []
+        CanonicalRequest.uri([47, 0xFF, 97], into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "/%FFa")
+        out = []
+        CanonicalRequest.canonicalQuery(Array("b=%ff&a=%E2%82%AC".utf8), dropSignature: false, into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "a=%E2%82%AC&b=%FF")
     }
 }
 

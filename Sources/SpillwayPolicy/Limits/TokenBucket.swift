@@ -26,7 +26,7 @@ public struct TokenBucket: Sendable, Equatable {
     public mutating func wait(for n: Double = 1, at now: Moment) -> Duration {
         refill(at: now)
         guard tokens < n else { return .zero }
-        return .nanoseconds(Int64(((n - tokens) / rate * 1e9).rounded(.up)))
+        return .saturating(seconds: (n - tokens) / rate)
     }
 
     /// Spends `n` tokens even into debt; returns how long to pause so the spending keeps to the rate.
@@ -34,7 +34,7 @@ public struct TokenBucket: Sendable, Equatable {
         refill(at: now)
         tokens -= n
         guard tokens < 0 else { return .zero }
-        return .nanoseconds(Int64((-tokens / rate * 1e9).rounded(.up)))
+        return .saturating(seconds: -tokens / rate)
     }
 
     /// Gives tokens back (a request admitted here but shed by a later limit).

@@ -23,6 +23,8 @@ final class Exchange {
     let head: RequestHead
     let request: S3Request
     let route: RouteTable.Entry
+    /// The HTTP limits of the snapshot this request started under.
+    let http: HTTPConfig
     /// The route's pools in order of preference; reads fail over along them.
     private let pools: RoutePools
     private var poolCursor = 0
@@ -31,6 +33,10 @@ final class Exchange {
     private let target: String
     private let requestHasBody: Bool
     private let authorization: Substring?
+    /// The access key the request claims; limits are charged to it, so it must be the one verified.
+    private let claimedKey: Substring?
+    /// The request names its credential twice: refused, since a node might read the other one.
+    private let ambiguousCredential: Bool
 
     // Attempts
     private var live: [Attempt] = []
@@ -57,6 +63,9 @@ final class Exchange {
     /// A download may be resumed this many times (each from the retry budget).
     private var resumesLeft = 3
     private var lastActivity: NIODeadline
+    /// The minimum-rate window: when it began, and the client's bytes moved by then.
+    private var rateWindowStart: NIODeadline
+    private var rateWindowBytes = 0
     private var finished = false
     private lazy var requestID = worker.nextRequestID()
 
@@ -109,6 +118,7 @@ final class Exchange {
         let method = S3Method(head.method)
         request = snapshot.classifier.classify(method: method, target: target, host: host, hasCopySource: head.hasCopySource)
         route = snapshot.routes.route(for: request, method: method)
+        http = snapshot.config.http
         let operationClass = request.operation.operationClass
         let isRead = operationClass == .read || operationClass == .list
         pools = RoutePools(all: state.pools, order: route.poolIndices, count: isRead ? route.poolIndices.count : 1)
@@ -120,14 +130,17 @@ final class Exchange {
         let authorization = head.authorizationRange.flatMap {
             headBytes.getString(at: base + $0.lowerBound, length: $0.count)
         }.map { Substring($0) }
-        let accessKey = SignedRequest.accessKey(authorization: authorization, query: RequestClassifier.split(target).query)
-        identity = state.protection.identify(accessKey: accessKey, address: client.remoteIP, routeClass: route.priorityClass)
+        let claim = SignedRequest.claim(authorization: authorization, query: RequestClassifier.split(target).query)
+        claimedKey = if case .key(let key) = claim { key } else { nil }
+        ambiguousCredential = claim == .ambiguous
+        identity = state.protection.identify(accessKey: claimedKey, address: client.remoteIP, routeClass: route.priorityClass)
         traffic = client.worker.telemetry.began(
             operation: request.operation.name, bucket: request.bucket, tenant: identity.tenant, className: identity.className,
             cached: client.traffic)
         client.traffic = traffic
         self.authorization = authorization
         startedAt = lastActivity
+        rateWindowStart = lastActivity
         startedAtWallMillis = WallClock.millis()
         let traceparent = head.traceparentRange.flatMap { headBytes.getString(at: base + $0.lowerBound, length: $0.count) }
         span = client.worker.telemetry.startSpan(operation: request.operation.name, traceparent: traceparent)
@@ -143,10 +156,17 @@ final class Exchange {
     }
 
     /// The first deadline the connection timer must honour.
-    var initialDeadline: NIODeadline { lastActivity + TimeAmount(route.timeouts.idle) }
+    var initialDeadline: NIODeadline {
+        let idle = lastActivity + TimeAmount(route.timeouts.idle)
+        return http.minClientRate > 0 ? min(idle, rateWindowStart + TimeAmount(http.minRateWindow)) : idle
+    }
 
     func start() {
         let now = Moment(lastActivity)
+        if ambiguousCredential {
+            refuse(.malformed("the credential is given twice"))
+            return
+        }
         if protection.config.identity.verifySignatures, let refusal = verifySignature() {
             fail(refusal)
             return
@@ -168,34 +188,44 @@ final class Exchange {
     }
 
     /// SigV4 at the edge: a forged or expired request is refused here and never reaches storage.
+    /// Canonicalised from the request's raw bytes, and the head is indexed once, so a head with
+    /// thousands of fields costs one pass.
     private func verifySignature() -> S3Error? {
-        let (path, query) = RequestClassifier.split(target)
         let head = forwardHead
         let secrets = protection.config.identity.credentials
-        let method = String(decoding: head.readableBytesView[head.readerIndex..<(head.readerIndex + self.head.methodRange.count)], as: UTF8.self)
-        let result = head.withUnsafeReadableBytes { b in
-            SigV4Verifier.verify(
-                method: method, path: path, query: query, authorization: authorization,
-                headerValues: { name in
-                    RequestHead.values(of: name, in: b).map { String(decoding: UnsafeRawBufferPointer(rebasing: b[$0]), as: UTF8.self) }
-                },
-                secret: { secrets[$0] }, now: Int(WallClock.millis() / 1000),
-                maxSkewSeconds: Int(protection.config.identity.maxClockSkew.seconds))
+        let parsed = self.head
+        let request = head.withUnsafeReadableBytes { b -> SigningRequest in
+            let target = Array(UnsafeRawBufferPointer(rebasing: b[parsed.targetRange]))
+            let q = target.firstIndex(of: 63)
+            return SigningRequest(
+                method: Array(UnsafeRawBufferPointer(rebasing: b[parsed.methodRange])), path: Array(target[..<(q ?? target.count)]),
+                query: q.map { Array(target[($0 + 1)...]) } ?? [], headers: RequestHead.fieldIndex(in: b), authorization: authorization)
         }
+        let result = SigV4Verifier.verify(
+            request, secret: { secrets[$0] }, now: Int(WallClock.millis() / 1000),
+            maxSkewSeconds: Int(protection.config.identity.maxClockSkew.seconds))
         switch result {
         case .success(let verified):
+            // The tenant charged is the tenant verified.
+            guard claimedKey.map({ $0 == verified.accessKey }) ?? false else { return refusal(.malformed("the credential is ambiguous")) }
             chunkChain = verified.streaming
             return nil
         case .failure(let failure):
-            decision = "refused"
-            if let held = worker.refusalLog.admit(at: Moment(lastActivity)) {
-                worker.logger.notice(
-                    "request refused at the edge",
-                    metadata: ["request-id": "\(requestID)", "tenant": "\(identity.tenant)", "why": "\(failure)", "unlogged-since": "\(held)"])
-            }
-            return failure.error
+            return refusal(failure)
         }
     }
+
+    private func refusal(_ failure: SigV4Verifier.Failure) -> S3Error {
+        decision = "refused"
+        if let held = worker.refusalLog.admit(at: Moment(lastActivity)) {
+            worker.logger.notice(
+                "request refused at the edge",
+                metadata: ["request-id": "\(requestID)", "tenant": "\(identity.tenant)", "why": "\(failure)", "unlogged-since": "\(held)"])
+        }
+        return failure.error
+    }
+
+    private func refuse(_ failure: SigV4Verifier.Failure) { fail(refusal(failure)) }
 
     /// Over a limit: `503 SlowDown`, which every S3 SDK backs off from, before any byte reaches storage.
     private func shed(_ reason: String, retryAfter: Duration) {
@@ -332,7 +362,7 @@ final class Exchange {
 
     private func attach(_ attempt: Attempt, _ connection: NodeConnection) {
         attempt.connection = connection
-        connection.begin(attempt, requestIsHEAD: head.method == .head)
+        connection.begin(attempt, requestIsHEAD: head.method == .head, dechunk: head.minorVersion == 0, limits: http.head)
         connection.write(attempt.head)
         if let replay {
             for part in replay.parts { connection.write(part) }
@@ -366,7 +396,8 @@ final class Exchange {
 
     // MARK: - Client side
 
-    func clientBody(_ bytes: ByteBuffer) {
+    /// Body bytes from the client; `last` when they end the request's HTTP framing.
+    func clientBody(_ bytes: ByteBuffer, last: Bool) {
         guard !finished else { return }
         lastActivity = .now()
         bytesFromClient += bytes.readableBytes
@@ -376,6 +407,13 @@ final class Exchange {
                 worker.logger.notice("a chunk signature did not match; the upload is cut", metadata: ["request-id": "\(requestID)"])
                 closeAll()  // the node never gets a complete body
                 fail(S3Error(.signatureDoesNotMatch, "A chunk signature does not match its data."))
+                return
+            }
+            if last, !chunkChain!.isComplete {
+                // The body ends before the chain does: its last bytes never reach the node, so no
+                // node can take the cut upload for a complete one.
+                closeAll()
+                fail(S3Error(.incompleteBody, "The aws-chunked body ended before its final chunk."))
                 return
             }
         }
@@ -404,10 +442,13 @@ final class Exchange {
 
     func clientReadComplete() { bodyConnection?.flush() }
 
-    /// The client's chunked framing broke mid-body: no node can be given a complete request.
+    /// The client's chunked framing broke mid-body: no node can be given a complete request. The
+    /// node connections close (a node never sees the end of the body), and the client gets a 400
+    /// if no response has started.
     func clientBrokeFraming() {
         guard !finished else { return }
-        settle()
+        closeAll()
+        fail(S3Error(.badRequest, "The request body's chunked framing is not valid HTTP/1.1."))
     }
 
     /// Whether the client connection should read now. After the request ended it keeps reading, so a
@@ -446,7 +487,9 @@ final class Exchange {
             client.write(StaticBytes.continue100)
             client.flush()
         } else if head.minorVersion >= 1 {
-            client.write(bytes)  // e.g. 103 Early Hints, for HTTP/1.1 clients only
+            // e.g. 103 Early Hints, for HTTP/1.1 clients only, without the node's hop-by-hop lines.
+            HeadWriter.write(bytes, dropping: response.dropLines, adding: nil) { client.write($0) }
+            client.flush()
         }
     }
 
@@ -461,7 +504,7 @@ final class Exchange {
         lastActivity = now
         let firstByte = Duration.nanoseconds(Int64(now.uptimeNanoseconds - (attempt.requestSentAt ?? attempt.startedAt).uptimeNanoseconds))
         if case .resume(let offset, let total) = attempt.kind {
-            continueResumed(attempt, response, offset: offset, total: total, firstBody: firstBody)
+            continueResumed(attempt, response, framing: framing, offset: offset, total: total, firstBody: firstBody)
             return
         }
         let outcome = AttemptOutcome.response(status: response.status, retryAfter: RetryAfter.delay(header: response.retryAfterSeconds))
@@ -493,13 +536,20 @@ final class Exchange {
         {
             resumable = (etagBytes, total)
         }
-        // A body that ends only when the node closes cannot be delimited for a keep-alive client.
-        responseKeepAlive = head.keepAlive && framing != .untilClose && !client.willCloseAfterExchange
+        // A body that ends only when the node closes cannot be delimited for a keep-alive client;
+        // nor can a chunked one for an HTTP/1.0 client (it gets the data, ended by the close).
+        let dechunked = head.minorVersion == 0 && framing == .chunked
+        responseKeepAlive = head.keepAlive && framing != .untilClose && !dechunked && !client.willCloseAfterExchange
         let extra: ByteBuffer? =
             !responseKeepAlive ? StaticBytes.connectionClose
             : head.minorVersion == 0 ? StaticBytes.connectionKeepAlive : nil
+        var drop = response.dropLines
+        if dechunked, let line = response.transferEncodingLine {
+            drop.append(line)
+            drop.sort()
+        }
         if pacesReads, let firstBody {
-            HeadWriter.write(bytes, dropping: response.dropLines, adding: extra) { client.write($0) }
+            HeadWriter.write(bytes, dropping: drop, adding: extra) { client.write($0) }
             deliver(firstBody)
             return
         }
@@ -507,22 +557,27 @@ final class Exchange {
         clientBodyBytes += bodyBytes
         if bytes.readableBytes + bodyBytes <= Self.coalesceLimit {
             var out = client.allocator.buffer(capacity: bytes.readableBytes + (extra?.readableBytes ?? 0) + bodyBytes)
-            HeadWriter.write(bytes, dropping: response.dropLines, adding: extra) { piece in
+            HeadWriter.write(bytes, dropping: drop, adding: extra) { piece in
                 var piece = piece
                 out.writeBuffer(&piece)
             }
             if var firstBody { out.writeBuffer(&firstBody) }
             client.write(out)
         } else {
-            HeadWriter.write(bytes, dropping: response.dropLines, adding: extra) { client.write($0) }
+            HeadWriter.write(bytes, dropping: drop, adding: extra) { client.write($0) }
             if let firstBody { client.write(firstBody) }
         }
     }
 
     /// The head of a resumed download: it must be the same object, from exactly where the client is.
-    private func continueResumed(_ attempt: Attempt, _ response: ResponseHead, offset: Int, total: Int, firstBody: ByteBuffer?) {
+    private func continueResumed(
+        _ attempt: Attempt, _ response: ResponseHead, framing: BodyFraming, offset: Int, total: Int, firstBody: ByteBuffer?
+    ) {
+        // Exactly the missing bytes, framed so that their end can be told from a cut: a part of
+        // another length would leave the client short, or hand it bytes of the next message.
+        let framedExactly = framing == .length(total - offset) || framing == .chunked
         guard response.status == 206, let range = response.contentRange, range.first == offset, range.last == total - 1,
-            range.total == nil || range.total == total
+            range.total == nil || range.total == total, framedExactly
         else {
             worker.logger.warning(
                 "cannot resume download: the object changed or the node refused the range; closing the client connection",
@@ -606,6 +661,14 @@ final class Exchange {
             connection.close()  // the node answered before the request body was all there
         }
         release(attempt)
+        if let resumable, clientBodyBytes != resumable.total {
+            // A download whose length is known ends cleanly only when exactly that many bytes went out.
+            worker.logger.warning(
+                "a resumed download did not add up to the object's length; closing the client connection",
+                metadata: ["request-id": "\(requestID)", "sent": "\(clientBodyBytes)", "length": "\(resumable.total)"])
+            abortClient()
+            return
+        }
         // A response that ends before its request did leaves the client mid-body: close after it.
         let keepAlive = responseKeepAlive && requestEnded
         if !pacedOut.isEmpty {
@@ -821,12 +884,33 @@ final class Exchange {
         guard !finished else { return nil }
         let idle = lastActivity + TimeAmount(t.idle)
         if now >= idle, !live.isEmpty {
+            // Whoever the gateway is waiting on has stalled: a client that stopped sending or
+            // reading ends its own request; only a node that stopped counts against the node.
+            if let stall = clientStall {
+                endForClient(stall)
+                return nil
+            }
             if let attempt = winner ?? live.last {
                 attemptFailed(attempt, .timeout("no data moved for \(t.idle)"))
             }
             guard !finished else { return nil }
         } else {
             consider(idle)
+        }
+        if http.minClientRate > 0 {
+            let windowEnd = rateWindowStart + TimeAmount(http.minRateWindow)
+            if now >= windowEnd {
+                let moved = bytesFromClient + clientBodyBytes - rateWindowBytes
+                if let stall = clientStall, Double(moved) < Double(http.minClientRate) * http.minRateWindow.seconds {
+                    endForClient(stall + " (below \(http.minClientRate) bytes a second)")
+                    return nil
+                }
+                rateWindowStart = now
+                rateWindowBytes = bytesFromClient + clientBodyBytes
+                consider(now + TimeAmount(http.minRateWindow))
+            } else {
+                consider(windowEnd)
+            }
         }
         if let at = retryAt {
             if now >= at {
@@ -852,6 +936,26 @@ final class Exchange {
     }
 
     // MARK: - Endings
+
+    /// What the client is failing to do, when the gateway is waiting on the client right now.
+    private var clientStall: String? {
+        if !requestEnded, pacedUntil == nil, let connection = bodyConnection, connection.isWritable {
+            return "the client stopped sending its body"
+        }
+        if winner != nil, responseStarted, pacedOut.isEmpty, !client.isWritable { return "the client stopped reading the response" }
+        return nil
+    }
+
+    /// The client stalled: its request ends, without touching node health or the retry budget.
+    private func endForClient(_ why: String) {
+        worker.logger.info("client stalled; ending its request", metadata: ["request-id": "\(requestID)", "why": "\(why)"])
+        if responseStarted {
+            abortClient()
+        } else {
+            closeAll()
+            fail(S3Error(.requestTimeout, "Your socket connection to the server was not read from or written to within the timeout period: \(why)."))
+        }
+    }
 
     /// Answers with an S3 error. Only valid before the response head went out.
     private func fail(_ error: S3Error) {

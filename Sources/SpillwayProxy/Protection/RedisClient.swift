@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import SpillwayConfig
+import SpillwayRESP
 
 /// The smallest Redis client the fleet limiter needs: one connection, commands pipelined, RESP2
 /// integer and error replies, reconnect on failure. Everything runs on one event loop.
@@ -134,41 +135,35 @@ final class RedisClient: @unchecked Sendable {
     }
 }
 
-/// Parses RESP2 replies: integers (`:`), errors (`-`), simple strings (`+`) and bulk strings (`$`).
+/// Hands Redis's replies, read by the pure `RESPReader`, to the client; a reply that breaks the
+/// protocol (or is absurdly long) drops the connection, and the fleet falls back to local limits.
 private final class ReplyHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let client: RedisClient
-    private var buffer = ByteBuffer()
+    private var reader = RESPReader()
 
     init(client: RedisClient) { self.client = client }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var incoming = unwrapInboundIn(data)
-        buffer.writeBuffer(&incoming)
-        while let line = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")).map({ $0 - buffer.readerIndex }) {
-            guard line >= 1, let text = buffer.getString(at: buffer.readerIndex, length: line - 1) else { break }
-            let kind = text.first
-            let rest = String(text.dropFirst())
-            if kind == "$" {
-                // A bulk string: the length line, then the bytes and CRLF.
-                guard let n = Int(rest) else { break }
-                let total = line + 1 + (n >= 0 ? n + 2 : 0)
-                guard buffer.readableBytes >= total else { return }
-                let value = n >= 0 ? buffer.getString(at: buffer.readerIndex + line + 1, length: n) : nil
-                buffer.moveReaderIndex(forwardBy: total)
-                client.reply(value.flatMap(Int.init).map { .success($0) } ?? .failure(.server("unexpected reply \(value ?? "nil")")))
-                continue
-            }
-            buffer.moveReaderIndex(forwardBy: line + 1)
-            switch kind {
-            case ":": client.reply(Int(rest).map { .success($0) } ?? .failure(.server("bad integer")))
-            case "-": client.reply(.failure(.server(rest)))
-            case "+": client.reply(.success(0))
-            default: client.reply(.failure(.server("unexpected reply")))
+        let incoming = unwrapInboundIn(data)
+        let replies: [RESPReader.Reply]
+        do {
+            replies = try reader.read(incoming.readableBytesView)
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        for reply in replies {
+            switch reply {
+            case .integer(let n): client.reply(.success(n))
+            case .simple: client.reply(.success(0))
+            case .error(let message): client.reply(.failure(.server(message)))
+            case .bulk(let bytes):
+                let value = bytes.flatMap { Int(String(decoding: $0, as: UTF8.self)) }
+                client.reply(value.map { .success($0) } ?? .failure(.server("unexpected reply")))
             }
         }
-        buffer.discardReadBytes()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

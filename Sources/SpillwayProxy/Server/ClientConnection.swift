@@ -1,4 +1,5 @@
 import NIOCore
+import SpillwayConfig
 import SpillwayHTTP1
 import SpillwayS3
 
@@ -12,10 +13,17 @@ final class ClientConnection: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// Longest request head accepted (request line and header fields).
-    static let maxHeadBytes = 64 * 1024
-
     let worker: Worker
+    /// The HTTP limits in force when the connection opened (a reload applies to new connections).
+    private var http = HTTPConfig()
+    private var requestHeadTimeout = TimeAmount.seconds(10)
+    /// When the first byte of the head now arriving came: the whole head must follow within
+    /// `timeouts.request_head`, so a head cannot trickle in for the keep-alive time.
+    private var headStartedAt: NIODeadline?
+    /// Pipelined requests begun from bytes already here since the socket was last read; every
+    /// `http.max_pipelined` of them, the gateway waits until their answers have left.
+    private var pipelinedRun = 0
+    private var awaitingFlush = false
     private var context: ChannelHandlerContext?
     private(set) var exchange: Exchange?
     /// The telemetry slot of the last request: the next one on this connection usually has the same
@@ -58,7 +66,10 @@ final class ClientConnection: ChannelDuplexHandler {
             overConnectionLimit = !countedConnection
         }
         if worker.draining { closeAfterExchange = true }
-        armTimer(NIODeadline.now() + worker.state.load().clientIdle)
+        let state = worker.state.load()
+        http = state.snapshot.config.http
+        requestHeadTimeout = TimeAmount(state.snapshot.config.timeouts.requestHead)
+        armTimer(NIODeadline.now() + state.clientIdle)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -93,7 +104,9 @@ final class ClientConnection: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { exchange?.clientBecameWritable() }
+        if context.channel.isWritable {
+            if let exchange { exchange.clientBecameWritable() } else { continuePipeline() }
+        }
         context.fireChannelWritabilityChanged()
     }
 
@@ -119,32 +132,45 @@ final class ClientConnection: ChannelDuplexHandler {
                 guard takeBody(&input) else { return }
                 continue
             }
-            if exchange != nil {
-                // A request pipelined behind one still being answered: keep it for later.
+            if exchange != nil || awaitingFlush || !isWritable {
+                // A request pipelined behind one still being answered, or behind answers the client
+                // has not read yet: keep it for later, and read nothing more meanwhile.
                 keepUnread(input)
+                return
+            }
+            if pipelinedRun >= http.maxPipelined {
+                keepUnread(input)
+                awaitFlush()
                 return
             }
             let end: Int?
             do {
                 end = input.withUnsafeReadableBytes { HeadScanner.endOfHead($0, from: max(0, scannedTo - 3)) }
             }
+            let maxHead = http.head.maxHeadBytes
             guard let end else {
-                if input.readableBytes > Self.maxHeadBytes {
+                if input.readableBytes > maxHead {
                     refuse(.headTooLarge)
                 } else {
                     scannedTo = input.readableBytes
+                    if headStartedAt == nil {
+                        headStartedAt = .now()
+                        armTimer(headStartedAt! + requestHeadTimeout)
+                    }
                     keepUnread(input)
                 }
                 return
             }
             scannedTo = 0
-            if end > Self.maxHeadBytes {
+            headStartedAt = nil
+            if end > maxHead {
                 refuse(.headTooLarge)
                 return
             }
             let headBytes = input.readSlice(length: end)!
+            let limits = http.head
             let parsed: Result<RequestHead, HTTP1Error> = headBytes.withUnsafeReadableBytes { b in
-                Result { () throws(HTTP1Error) in try RequestHead.parse(b) }
+                Result { () throws(HTTP1Error) in try RequestHead.parse(b, limits: limits) }
             }
             switch parsed {
             case .failure(let error):
@@ -163,13 +189,19 @@ final class ClientConnection: ChannelDuplexHandler {
             Result { () throws(HTTP1Error) in try tracker.consume(b) }
         }
         guard case .success(let n) = taken else {
-            // The client broke its own framing mid-body: nothing after this can be trusted.
-            exchange?.clientBrokeFraming()
-            close()
+            // The client broke its own framing mid-body: nothing after this can be trusted. The
+            // exchange answers 400 if it still can, and the connection closes after it.
+            lastExchangeDone = true
+            if let exchange, !exchange.responseStarted {
+                exchange.clientBrokeFraming()
+            } else {
+                exchange?.clientBrokeFraming()
+                close()
+            }
             return false
         }
         requestBody = tracker
-        if n > 0 { exchange?.clientBody(input.readSlice(length: n)!) }
+        if n > 0 { exchange?.clientBody(input.readSlice(length: n)!, last: tracker.isComplete) }
         if tracker.isComplete {
             requestBody = nil
             exchange?.clientEnd()
@@ -179,6 +211,7 @@ final class ClientConnection: ChannelDuplexHandler {
 
     private func begin(_ head: RequestHead, _ headBytes: ByteBuffer) {
         lastActivity = .now()
+        pipelinedRun += 1
         if overConnectionLimit {
             let error = S3Error(.slowDown, "Too many connections from \(remoteIP ?? "this address"); please reduce them.", retryAfterSeconds: 1)
             writeError(error, resource: "/", requestID: worker.nextRequestID(), close: true)
@@ -202,6 +235,7 @@ final class ClientConnection: ChannelDuplexHandler {
         let code: S3Error.Code =
             switch error.status {
             case 431: .requestHeaderTooLarge
+            case 414: .requestURITooLong
             case 501: .notImplemented
             case 505: .httpVersionNotSupported
             default: .badRequest
@@ -221,6 +255,27 @@ final class ClientConnection: ChannelDuplexHandler {
             return
         }
         armTimer(lastActivity + worker.state.load().clientIdle)
+        continuePipeline()
+    }
+
+    /// Every `http.max_pipelined` requests, waits until the kernel took the answers so far, so a
+    /// client that pipelines and never reads holds a bounded number of answers here (the write
+    /// buffer's watermark bounds their bytes). For a client that reads, the wait ends at once.
+    private func awaitFlush() {
+        guard let context else { return }
+        awaitingFlush = true
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
+        promise.futureResult.assumeIsolated().whenComplete { _ in
+            self.awaitingFlush = false
+            self.pipelinedRun = 0
+            self.continuePipeline()
+        }
+    }
+
+    /// Takes up requests already read: only while the client reads its answers.
+    private func continuePipeline() {
+        guard !awaitingFlush, exchange == nil, !isClosed, !lastExchangeDone, isWritable else { return }
         if var pipelined = unread {
             unread = nil
             ingest(&pipelined)
@@ -230,7 +285,9 @@ final class ClientConnection: ChannelDuplexHandler {
 
     private var wantsClientBytes: Bool {
         guard unread == nil || exchange == nil else { return false }
-        return exchange?.wantsClientBytes ?? true
+        guard !awaitingFlush else { return false }
+        if let exchange { return exchange.wantsClientBytes }
+        return unread == nil || isWritable
     }
 
     func resumeReads() {
@@ -316,6 +373,15 @@ final class ClientConnection: ChannelDuplexHandler {
         let now = NIODeadline.now()
         if let exchange {
             if let next = exchange.checkDeadlines(now: now) { armTimer(next) }
+        } else if let started = headStartedAt {
+            let deadline = started + requestHeadTimeout
+            if now >= deadline {
+                headStartedAt = nil
+                let error = S3Error(.requestTimeout, "Your socket connection to the server was not read from or written to within the timeout period.")
+                writeError(error, resource: "/", requestID: worker.nextRequestID(), close: true)
+            } else {
+                armTimer(deadline)
+            }
         } else {
             let deadline = lastActivity + worker.state.load().clientIdle
             if now >= deadline { close() } else { armTimer(deadline) }
@@ -328,8 +394,6 @@ extension ProxyState {
 }
 
 extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
+    /// Saturating: a duration too long for a `TimeAmount` becomes the longest one.
+    init(_ duration: Duration) { self = .nanoseconds(duration.nanoseconds) }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import SpillwayConfig
 import SpillwayHTTP1
 import SpillwayPolicy
 
@@ -11,8 +12,6 @@ final class NodeConnection: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    static let maxHeadBytes = 64 * 1024
-
     let backend: BackendRuntime
     private unowned let pool: NodePool
     private var context: ChannelHandlerContext?
@@ -23,6 +22,10 @@ final class NodeConnection: ChannelDuplexHandler {
     private var scannedTo = 0
     private var responseBody: BodyTracker?
     private var requestWasHEAD = false
+    /// The client speaks HTTP/1.0: a chunked body reaches it as plain data, ended by the close.
+    private var dechunk = false
+    private var limits = HeadLimits()
+    private var interimResponses = 0
     private var readPending = false
     private var closed = false
     /// False once the node broke framing or asked to close: the connection must not serve another exchange.
@@ -39,9 +42,12 @@ final class NodeConnection: ChannelDuplexHandler {
 
     // MARK: - Called by the exchange
 
-    func begin(_ attempt: Attempt, requestIsHEAD: Bool) {
+    func begin(_ attempt: Attempt, requestIsHEAD: Bool, dechunk: Bool, limits: HeadLimits) {
         self.attempt = attempt
         requestWasHEAD = requestIsHEAD
+        self.dechunk = dechunk
+        self.limits = limits
+        interimResponses = 0
         responseBody = nil
         unread = nil
         scannedTo = 0
@@ -49,7 +55,19 @@ final class NodeConnection: ChannelDuplexHandler {
 
     func detach() { attempt = nil }
 
-    func markNotReusable() { reusable = false }
+    /// Bytes the node sent after its last response that NIO has not read yet: a parked connection
+    /// with any is poisoned (they would be taken for the next response) and must not be reused.
+    var hasUnreadBytes: Bool {
+        #if os(Linux)
+        // SO_MEMINFO's first word is the receive queue's memory: nonzero while data (or a FIN) waits.
+        guard let options = context?.channel.syncOptions,
+            let queued = try? options.getOption(.socketOption(.init(rawValue: 55 /* SO_MEMINFO */)))
+        else { return false }
+        return queued != 0
+        #else
+        return false
+        #endif
+    }
 
     func write(_ bytes: ByteBuffer) {
         context?.write(wrapOutboundOut(bytes), promise: nil)
@@ -94,15 +112,9 @@ final class NodeConnection: ChannelDuplexHandler {
         while input.readableBytes > 0, let attempt {
             let exchange = attempt.exchange
             if var tracker = responseBody {
-                let taken: Result<Int, HTTP1Error> = input.withUnsafeReadableBytes { b in
-                    Result { () throws(HTTP1Error) in try tracker.consume(b) }
-                }
-                guard case .success(let n) = taken else {
-                    fail(.malformedResponse)
-                    return
-                }
+                guard let n = take(&tracker, from: &input, to: attempt) else { return }
                 responseBody = tracker
-                if n > 0 { exchange.nodeBody(attempt, input.readSlice(length: n)!) }
+                _ = n
                 if tracker.isComplete {
                     responseBody = nil
                     // Bytes beyond the response: the node broke framing; do not reuse the connection.
@@ -114,7 +126,7 @@ final class NodeConnection: ChannelDuplexHandler {
             }
             let end = input.withUnsafeReadableBytes { HeadScanner.endOfHead($0, from: max(0, scannedTo - 3)) }
             guard let end else {
-                guard input.readableBytes <= Self.maxHeadBytes else {
+                guard input.readableBytes <= limits.maxHeadBytes else {
                     fail(.malformedResponse)
                     return
                 }
@@ -123,15 +135,25 @@ final class NodeConnection: ChannelDuplexHandler {
                 return
             }
             scannedTo = 0
-            let headBytes = input.readSlice(length: end)!
-            let parsed: Result<ResponseHead, HTTP1Error> = headBytes.withUnsafeReadableBytes { b in
-                Result { () throws(HTTP1Error) in try ResponseHead.parse(b) }
+            guard end <= limits.maxHeadBytes else {
+                fail(.malformedResponse)
+                return
             }
-            guard case .success(let head) = parsed else {
+            let headBytes = input.readSlice(length: end)!
+            let limits = self.limits
+            let parsed: Result<ResponseHead, HTTP1Error> = headBytes.withUnsafeReadableBytes { b in
+                Result { () throws(HTTP1Error) in try ResponseHead.parse(b, limits: limits) }
+            }
+            guard case .success(let head) = parsed, !head.isSwitchingProtocols else {
                 fail(.malformedResponse)
                 return
             }
             if head.isInterim {
+                interimResponses += 1
+                guard interimResponses <= HTTPConfig.maxInterimResponses else {
+                    fail(.malformedResponse)
+                    return
+                }
                 exchange.nodeInterim(attempt, head, headBytes)
                 continue
             }
@@ -142,7 +164,8 @@ final class NodeConnection: ChannelDuplexHandler {
             // exchange can send both in one write.
             var tracker = BodyTracker(framing)
             var firstBody: ByteBuffer?
-            if input.readableBytes > 0 && !tracker.isComplete {
+            let dechunking = dechunk && framing == .chunked
+            if input.readableBytes > 0 && !tracker.isComplete && !dechunking {
                 let taken: Result<Int, HTTP1Error> = input.withUnsafeReadableBytes { b in
                     Result { () throws(HTTP1Error) in try tracker.consume(b) }
                 }
@@ -153,6 +176,9 @@ final class NodeConnection: ChannelDuplexHandler {
                 if n > 0 { firstBody = input.readSlice(length: n)! }
             }
             exchange.nodeHead(attempt, head, headBytes, framing: framing, firstBody: firstBody)
+            if dechunking, self.attempt === attempt, input.readableBytes > 0 {
+                guard take(&tracker, from: &input, to: attempt) != nil else { return }
+            }
             if tracker.isComplete {
                 if input.readableBytes > 0 { reusable = false }
                 if self.attempt === attempt { exchange.nodeEnd(attempt) }
@@ -160,6 +186,37 @@ final class NodeConnection: ChannelDuplexHandler {
             }
             responseBody = tracker
         }
+    }
+
+    /// Body bytes of the response (de-chunked for an HTTP/1.0 client) go to the exchange; nil when
+    /// the framing broke (the attempt has failed).
+    private func take(_ tracker: inout BodyTracker, from input: inout ByteBuffer, to attempt: Attempt) -> Int? {
+        let exchange = attempt.exchange
+        if dechunk {
+            let start = input.readerIndex
+            var pieces: [Range<Int>] = []
+            let taken: Result<Int, HTTP1Error> = input.withUnsafeReadableBytes { b in
+                Result { () throws(HTTP1Error) in try tracker.consume(b) { pieces.append($0) } }
+            }
+            guard case .success(let n) = taken else {
+                fail(.malformedResponse)
+                return nil
+            }
+            for piece in pieces where self.attempt === attempt {
+                exchange.nodeBody(attempt, input.getSlice(at: start + piece.lowerBound, length: piece.count)!)
+            }
+            input.moveReaderIndex(forwardBy: n)
+            return n
+        }
+        let taken: Result<Int, HTTP1Error> = input.withUnsafeReadableBytes { b in
+            Result { () throws(HTTP1Error) in try tracker.consume(b) }
+        }
+        guard case .success(let n) = taken else {
+            fail(.malformedResponse)
+            return nil
+        }
+        if n > 0 { exchange.nodeBody(attempt, input.readSlice(length: n)!) }
+        return n
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -17,7 +17,7 @@ final class NodePool {
     func takeIdle(for backend: BackendRuntime, now: NIODeadline) -> NodeConnection? {
         guard backend.slot < idle.count else { return nil }
         while let connection = idle[backend.slot].popLast() {
-            if connection.isUsable, now - connection.idleSince < ChannelTuning.upstreamIdleLimit {
+            if connection.isUsable, now - connection.idleSince < ChannelTuning.upstreamIdleLimit, !connection.hasUnreadBytes {
                 return connection
             }
             connection.close()

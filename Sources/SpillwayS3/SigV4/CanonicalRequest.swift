@@ -1,25 +1,47 @@
 /// The canonical request of SigV4 as S3 computes it: no path normalization, each path byte encoded
 /// once (an existing `%XX` is kept), query parameters decoded, re-encoded and sorted, and the signed
 /// headers' values trimmed with inner runs of spaces collapsed.
+///
+/// Built from the request's raw bytes, never through `String`: a byte that is not UTF-8 (`0xFF`)
+/// must canonicalise as `%FF`, as S3 does, and not as the replacement character's `%EF%BF%BD`.
 public enum CanonicalRequest {
     public static func build(
-        method: String, path: Substring, query: Substring, signedHeaders: [String], headerValues: [[String]],
+        method: [UInt8], path: [UInt8], query: [UInt8], signedHeaders: [String], headerValues: [[[UInt8]]],
         payloadHash: String, dropSignatureParameter: Bool
-    ) -> String {
-        var lines = method + "\n" + uri(path) + "\n" + canonicalQuery(query, dropSignature: dropSignatureParameter) + "\n"
+    ) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256 + path.count + query.count)
+        out += method
+        out.append(10)
+        uri(path, into: &out)
+        out.append(10)
+        canonicalQuery(query, dropSignature: dropSignatureParameter, into: &out)
+        out.append(10)
         for (name, values) in zip(signedHeaders, headerValues) {
-            lines += name + ":" + values.map(trimmed).joined(separator: ",") + "\n"
+            out += name.utf8
+            out.append(58)
+            for (i, value) in values.enumerated() {
+                if i > 0 { out.append(44) }
+                trimmed(value, into: &out)
+            }
+            out.append(10)
         }
-        lines += "\n" + signedHeaders.joined(separator: ";") + "\n" + payloadHash
-        return lines
+        out.append(10)
+        for (i, name) in signedHeaders.enumerated() {
+            if i > 0 { out.append(59) }
+            out += name.utf8
+        }
+        out.append(10)
+        out += payloadHash.utf8
+        return out
     }
 
     /// Encodes every byte but the unreserved ones and `/`; keeps `%XX` sequences (upper-casing them).
-    public static func uri(_ path: Substring) -> String {
-        let b = Array(path.utf8)
-        if b.isEmpty { return "/" }
-        var out: [UInt8] = []
-        out.reserveCapacity(b.count + 8)
+    public static func uri(_ b: [UInt8], into out: inout [UInt8]) {
+        if b.isEmpty {
+            out.append(47)
+            return
+        }
         var i = 0
         while i < b.count {
             let c = b[i]
@@ -28,46 +50,50 @@ public enum CanonicalRequest {
                 i += 3
                 continue
             }
-            if isUnreserved(c) || c == 47 { out.append(c) } else { out += percent(c) }
+            if isUnreserved(c) || c == 47 { out.append(c) } else { percent(c, into: &out) }
             i += 1
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
-    public static func canonicalQuery(_ query: Substring, dropSignature: Bool) -> String {
-        guard !query.isEmpty else { return "" }
-        var pairs: [(String, String)] = []
-        for part in query.split(separator: "&", omittingEmptySubsequences: true) {
-            let eq = part.firstIndex(of: "=")
-            let name = encode(PercentDecoding.decode(eq.map { part[..<$0] } ?? part))
-            let value = encode(PercentDecoding.decode(eq.map { part[part.index(after: $0)...] } ?? ""))
-            if dropSignature && name == "X-Amz-Signature" { continue }
+    public static func canonicalQuery(_ query: [UInt8], dropSignature: Bool, into out: inout [UInt8]) {
+        guard !query.isEmpty else { return }
+        var pairs: [([UInt8], [UInt8])] = []
+        for part in query.split(separator: 38, omittingEmptySubsequences: true) {
+            let eq = part.firstIndex(of: 61)
+            var name: [UInt8] = []
+            var value: [UInt8] = []
+            encode(PercentDecoding.decodeBytes(eq.map { part[..<$0] } ?? part[...]), into: &name)
+            encode(PercentDecoding.decodeBytes(eq.map { part[part.index(after: $0)...] } ?? []), into: &value)
+            if dropSignature && name.elementsEqual("X-Amz-Signature".utf8) { continue }
             pairs.append((name, value))
         }
-        pairs.sort { $0.0 != $1.0 ? $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) : $0.1.utf8.lexicographicallyPrecedes($1.1.utf8) }
-        return pairs.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        pairs.sort { $0.0 != $1.0 ? $0.0.lexicographicallyPrecedes($1.0) : $0.1.lexicographicallyPrecedes($1.1) }
+        for (i, pair) in pairs.enumerated() {
+            if i > 0 { out.append(38) }
+            out += pair.0
+            out.append(61)
+            out += pair.1
+        }
     }
 
     /// RFC 3986 encoding of every byte but the unreserved ones.
-    static func encode(_ text: String) -> String {
-        var out: [UInt8] = []
-        for c in text.utf8 { if isUnreserved(c) { out.append(c) } else { out += percent(c) } }
-        return String(decoding: out, as: UTF8.self)
+    static func encode(_ bytes: [UInt8], into out: inout [UInt8]) {
+        for c in bytes { if isUnreserved(c) { out.append(c) } else { percent(c, into: &out) } }
     }
 
-    static func trimmed(_ value: String) -> String {
-        var out: [UInt8] = []
+    static func trimmed(_ value: [UInt8], into out: inout [UInt8]) {
         var space = false
-        for c in value.utf8 {
+        var started = false
+        for c in value {
             if c == 32 || c == 9 {
-                space = !out.isEmpty
+                space = started
                 continue
             }
             if space { out.append(32) }
             space = false
+            started = true
             out.append(c)
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     private static func isUnreserved(_ c: UInt8) -> Bool {
@@ -78,8 +104,9 @@ public enum CanonicalRequest {
 
     private static func upper(_ c: UInt8) -> UInt8 { c >= 97 && c <= 102 ? c - 32 : c }
 
-    private static func percent(_ c: UInt8) -> [UInt8] {
-        let digits = Array("0123456789ABCDEF".utf8)
-        return [37, digits[Int(c >> 4)], digits[Int(c & 0xF)]]
+    private static let digits: [UInt8] = Array("0123456789ABCDEF".utf8)
+
+    private static func percent(_ c: UInt8, into out: inout [UInt8]) {
+        out += [37, digits[Int(c >> 4)], digits[Int(c & 0xF)]]
     }
 }

@@ -11,7 +11,8 @@ public struct ChunkSignatureVerifier {
         case data(remaining: Int, size: Int, signature: String)
         case dataCR
         case dataLF
-        case trailers
+        /// The trailer lines of a `-TRAILER` upload (their own signature is left to the node).
+        case trailers(lineLength: Int, cr: Bool)
         case done
     }
 
@@ -44,9 +45,8 @@ public struct ChunkSignatureVerifier {
         while i < bytes.count {
             switch state {
             case .done:
-                return
-            case .trailers:
-                return  // trailer lines (with their own signature) are left to the node
+                // The chain is over: anything more is not part of this upload.
+                throw .badFraming
             case .data(let remaining, let size, let signature):
                 let n = min(remaining, bytes.count - i)
                 hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + n)]))
@@ -90,7 +90,7 @@ public struct ChunkSignatureVerifier {
             hasher = SHA256()
             if size == 0 {
                 try finishChunk(size: 0, signature: signature)
-                state = trailer ? .trailers : .dataCR
+                state = trailer ? .trailers(lineLength: 0, cr: false) : .dataCR
             } else {
                 state = .data(remaining: size, size: size, signature: signature)
             }
@@ -100,12 +100,25 @@ public struct ChunkSignatureVerifier {
         case .dataLF:
             guard c == 10 else { throw .badFraming }
             state = lastChunkSeen ? .done : .size(0, digits: 0)
+        case .trailers(let length, let cr):
+            trailerBytes += 1
+            guard trailerBytes <= 16 * 1024 else { throw .badFraming }
+            if cr {
+                guard c == 10 else { throw .badFraming }
+                state = length == 0 ? .done : .trailers(lineLength: 0, cr: false)
+            } else if c == 13 {
+                state = .trailers(lineLength: length, cr: true)
+            } else {
+                guard c >= 32 || c == 9, c != 127 else { throw .badFraming }
+                state = .trailers(lineLength: length + 1, cr: false)
+            }
         default:
             throw .badFraming
         }
     }
 
     private var lastChunkSeen = false
+    private var trailerBytes = 0
 
     private mutating func finishChunk(size: Int, signature: String) throws(Problem) {
         let chunkHash = SigV4.hex(hasher.finalize())

@@ -22,8 +22,8 @@ public enum SigV4 {
         hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
     }
 
-    public static func stringToSign(amzDate: String, scope: String, canonicalRequest: String) -> String {
-        "\(algorithm)\n\(amzDate)\n\(scope)\n\(sha256Hex(canonicalRequest))"
+    public static func stringToSign(amzDate: String, scope: String, canonicalRequestHash: String) -> String {
+        "\(algorithm)\n\(amzDate)\n\(scope)\n\(canonicalRequestHash)"
     }
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String {

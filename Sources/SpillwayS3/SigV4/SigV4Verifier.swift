@@ -34,22 +34,25 @@ public enum SigV4Verifier {
     }
 
     /// - Parameters:
-    ///   - headerValues: every value of a header, by lower-case name.
     ///   - now: seconds since 1970.
     public static func verify(
-        method: String, path: Substring, query: Substring, authorization: Substring?,
-        headerValues: (String) -> [String], secret: (String) -> String?, now: Int, maxSkewSeconds: Int = 900
+        _ request: SigningRequest, secret: (String) -> String?, now: Int, maxSkewSeconds: Int = 900
     ) -> Result<Verified, Failure> {
         let signed: SignedRequest
-        if let authorization {
-            guard let parsed = SignedRequest.parse(authorization: authorization) else {
-                return .failure(.malformed("unrecognised Authorization header"))
+        let query = String(decoding: request.query, as: UTF8.self)
+        if let authorization = request.authorization {
+            switch SignedRequest.parse(authorization: authorization) {
+            case .success(let parsed):
+                guard parsed.form != .version2 else { return .failure(.malformed("Signature Version 2 is not accepted; sign with SigV4")) }
+                signed = parsed
+            case .failure(let failure):
+                return .failure(failure)
             }
-            guard parsed.form != .version2 else { return .failure(.malformed("Signature Version 2 is not accepted; sign with SigV4")) }
-            signed = parsed
         } else if query.contains("X-Amz-Signature=") {
-            guard let parsed = SignedRequest.parse(presignedQuery: query) else { return .failure(.malformed("incomplete presigned URL")) }
-            signed = parsed
+            switch SignedRequest.parse(presignedQuery: query[...]) {
+            case .success(let parsed): signed = parsed
+            case .failure(let failure): return .failure(failure)
+            }
         } else {
             return .failure(.missingAuthentication)
         }
@@ -65,30 +68,31 @@ public enum SigV4Verifier {
             }
             if now > at + expires { return .failure(.expired) }
             if at > now + maxSkewSeconds { return .failure(.requestTimeTooSkewed) }
-            payloadHash = headerValues("x-amz-content-sha256").first ?? "UNSIGNED-PAYLOAD"
+            payloadHash = request.first("x-amz-content-sha256") ?? "UNSIGNED-PAYLOAD"
         } else {
-            guard let date = headerValues("x-amz-date").first ?? headerValues("date").first.flatMap(httpDateToAmzDate) else {
+            guard let date = request.first("x-amz-date") ?? request.first("date").flatMap(httpDateToAmzDate) else {
                 return .failure(.malformed("no x-amz-date"))
             }
             amzDate = date
             guard let at = SigV4.epochSeconds(amzDate: amzDate) else { return .failure(.malformed("bad x-amz-date")) }
             if abs(at - now) > maxSkewSeconds { return .failure(.requestTimeTooSkewed) }
-            guard let hash = headerValues("x-amz-content-sha256").first else { return .failure(.malformed("no x-amz-content-sha256")) }
+            guard let hash = request.first("x-amz-content-sha256") else { return .failure(.malformed("no x-amz-content-sha256")) }
             payloadHash = hash
         }
         guard amzDate.hasPrefix(signed.date) else { return .failure(.malformed("the credential date is not the signing date")) }
 
-        var values: [[String]] = []
+        var values: [[[UInt8]]] = []
+        values.reserveCapacity(signed.signedHeaders.count)
         for name in signed.signedHeaders {
-            let v = headerValues(name)
-            guard !v.isEmpty else { return .failure(.malformed("signed header \(name) is missing")) }
+            guard let v = request.headers[name], !v.isEmpty else { return .failure(.malformed("signed header \(name) is missing")) }
             values.append(v)
         }
         let canonical = CanonicalRequest.build(
-            method: method, path: path, query: query, signedHeaders: signed.signedHeaders, headerValues: values,
-            payloadHash: payloadHash, dropSignatureParameter: signed.form == .presigned)
+            method: request.method, path: request.path, query: request.query, signedHeaders: signed.signedHeaders,
+            headerValues: values, payloadHash: payloadHash, dropSignatureParameter: signed.form == .presigned)
         let key = SigV4.signingKey(secret: secretKey, date: signed.date, region: signed.region, service: signed.service)
-        let expected = SigV4.signature(SigV4.stringToSign(amzDate: amzDate, scope: signed.scope, canonicalRequest: canonical), key: key)
+        let toSign = SigV4.stringToSign(amzDate: amzDate, scope: signed.scope, canonicalRequestHash: SigV4.sha256Hex(canonical))
+        let expected = SigV4.signature(toSign, key: key)
         guard SigV4.equal(expected, signed.signature) else { return .failure(.signatureDoesNotMatch) }
         let streaming =
             payloadHash.hasPrefix("STREAMING-AWS4-HMAC-SHA256-PAYLOAD")

@@ -10,6 +10,8 @@ final class Gateway: @unchecked Sendable {
     var endpoint: String { "http://127.0.0.1:\(port)" }
     /// The admin listener's base URL, when one is configured (`admin:` or `--admin`).
     private(set) var adminEndpoint: String?
+    /// The admin token the gateway made up and printed, when none was configured.
+    private(set) var generatedAdminToken: String?
     var log: String { output.all + errors.all }
 
     /// Quick mode: `spillway serve --listen 127.0.0.1:0 <nodes>`.
@@ -61,6 +63,9 @@ final class Gateway: @unchecked Sendable {
             let url = line.split(separator: " ").first(where: { $0.hasPrefix("http://") })
         {
             adminEndpoint = String(url.dropLast(url.hasSuffix("/") ? 1 : 0))
+        }
+        if let line = output.all.split(separator: "\n").first(where: { $0.hasPrefix("spillway admin token") }) {
+            generatedAdminToken = line.split(separator: " ").last.map(String.init)
         }
     }
 
