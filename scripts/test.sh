@@ -9,8 +9,8 @@ scripts/setup.sh tests
 
 echo "==> architecture: pure targets stay pure" >&2
 # Policy and S3 logic take time and randomness as arguments, never read them.
-if grep -rnE 'Task\.sleep|\.now\b|\.now\(|random\(|import (NIO|Foundation|Dispatch)' Sources/SpillwayPolicy Sources/SpillwayS3 Sources/SpillwayHTTP1; then
-  echo "error: SpillwayPolicy, SpillwayS3 and SpillwayHTTP1 must not read clocks, roll dice or import I/O modules" >&2
+if grep -rnE 'Task\.sleep|\.now\b|\.now\(|random\(|import (NIO|Foundation|Dispatch)' Sources/SpillwayPolicy Sources/SpillwayS3 Sources/SpillwayHTTP1 Sources/SpillwayRESP; then
+  echo "error: SpillwayPolicy, SpillwayS3, SpillwayHTTP1 and SpillwayRESP must not read clocks, roll dice or import I/O modules" >&2
   exit 1
 fi
 
@@ -21,3 +21,6 @@ echo "==> test" >&2
 # One test at a time: several tests measure rates and shares under load, and would measure each
 # other on a 2-core machine.
 swift test --skip-build --no-parallel "$@"
+
+echo "==> fuzz: every parser of outside bytes, ${SPILLWAY_FUZZ_SECONDS:-10} s each (fuzz/run.sh for longer runs)" >&2
+fuzz/run.sh "${SPILLWAY_FUZZ_SECONDS:-10}"
