@@ -26,6 +26,8 @@ let package = Package(
         .target(name: "SpillwayPolicy"),
         .target(name: "SpillwayS3", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SpillwayHTTP1"),
+        // One request's decisions as a pure state machine: the data plane runs its actions.
+        .target(name: "SpillwayExchange", dependencies: ["SpillwayPolicy", "SpillwayS3", "SpillwayHTTP1"]),
         // Redis's reply format, for the fleet limiter: pure, so it can be fuzzed on its own.
         .target(name: "SpillwayRESP"),
         .target(
@@ -35,7 +37,7 @@ let package = Package(
         .target(
             name: "SpillwayProxy",
             dependencies: [
-                "SpillwayConfig", "SpillwayPolicy", "SpillwayS3", "SpillwayHTTP1", "SpillwayRESP",
+                "SpillwayConfig", "SpillwayPolicy", "SpillwayS3", "SpillwayHTTP1", "SpillwayRESP", "SpillwayExchange",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -72,6 +74,7 @@ let package = Package(
             dependencies: [
                 "SpillwayConfig", "SpillwayProxy", "SpillwayControl", "SpillwayPolicy", "SpillwayTracing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
             ]

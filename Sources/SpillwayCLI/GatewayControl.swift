@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import SpillwayConfig
 import SpillwayControl
 import SpillwayPolicy
@@ -20,7 +21,13 @@ final class GatewayControl: AdminBackend {
         /// Nil in quick mode until a config is applied through the API.
         var text: String?
         var listen: [HostPort]
+        var reloads = 0
+        var refusals = 0
+        var lastRefusal: String?
     }
+
+    private let applied = Counter(label: "spillway_config_reloads_total", dimensions: [("result", "applied")])
+    private let refused = Counter(label: "spillway_config_reloads_total", dimensions: [("result", "refused")])
 
     private let server: GatewayServer
     private let path: String?
@@ -37,7 +44,15 @@ final class GatewayControl: AdminBackend {
         current = Mutex(Current(version: server.currentSnapshot.version, text: text, listen: server.currentSnapshot.config.listen))
     }
 
-    func status() -> GatewayStatus { server.status() }
+    func status() -> GatewayStatus {
+        var status = server.status()
+        current.withLock { c in
+            status.configReloads = c.reloads
+            status.configRefusals = c.refusals
+            status.lastConfigRefusal = c.lastRefusal
+        }
+        return status
+    }
 
     func setDrained(pool: String, node: Int, _ drained: Bool) throws { try server.setDrained(pool: pool, node: node, drained) }
 
@@ -61,7 +76,8 @@ final class GatewayControl: AdminBackend {
     func reload() throws -> Int {
         guard let path else { throw ChangeError(description: "quick mode has no config file to reload; POST the config to /api/config instead") }
         guard let text = ConfigFile.read(path) else {
-            throw ChangeError(description: "\(path):1:1: error: cannot read the file\n    fix: check the path and its permissions")
+            let problem = ConfigIssue(file: path, line: 1, column: 1, message: "cannot read the file", fix: "check the path and its permissions")
+            return try put(.failure(ConfigError(issues: [problem])), text: "", source: path)
         }
         return try put(parse(text, file: path), text: text, source: path)
     }
@@ -96,7 +112,10 @@ final class GatewayControl: AdminBackend {
             case .success(let value): config = value
             case .failure(let error):
                 logger.error("config refused; keeping version \(current.version)\n\(error)")
-                throw ChangeError(description: error.description)
+                current.refusals += 1
+                current.lastRefusal = error.description
+                refused.increment()
+                throw ConfigRefused(issues: error.issues)
             }
             let running = server.currentSnapshot.config.observability
             if config.observability.admin != running.admin || config.observability.accessLog != running.accessLog
@@ -108,9 +127,14 @@ final class GatewayControl: AdminBackend {
                 try server.apply(Snapshot(config: config, version: current.version + 1))
             } catch {
                 logger.error("config refused; keeping version \(current.version): \(error)")
+                current.refusals += 1
+                current.lastRefusal = "\(error)"
+                refused.increment()
                 throw ChangeError(description: "\(error)")
             }
             current.version += 1
+            current.reloads += 1
+            applied.increment()
             current.text = text
             logger.notice("config in force", metadata: ["from": "\(source)", "version": "\(current.version)"])
             return current.version

@@ -15,7 +15,7 @@ public enum ConfigLoader {
     static let routeKeys = ["name", "match", "pool", "pools", "timeouts", "class"]
     static let healthKeys = ["preset", "method", "path", "expect", "interval", "jitter", "timeout", "rise", "fall"]
     static let outlierKeys = ["consecutive_failures", "base_ejection", "max_ejection", "max_ejected_percent"]
-    static let retryKeys = ["max_attempts", "budget_percent", "min_per_second", "backoff_base", "backoff_max", "replay_buffer"]
+    static let retryKeys = ["max_attempts", "max_resumes", "budget_percent", "min_per_second", "backoff_base", "backoff_max", "replay_buffer"]
     static let hedgeKeys = ["enabled", "percentile", "min_delay"]
     static let matchKeys = ["bucket", "prefix", "operation", "method"]
 
@@ -439,6 +439,7 @@ public enum ConfigLoader {
         for (key, _, value) in r.mapping(node, section: "retry", allowed: retryKeys) {
             switch key {
             case "max_attempts": c.maxAttempts = r.int(value, "retry.max_attempts", range: 1...10) ?? c.maxAttempts
+            case "max_resumes": c.maxResumes = r.int(value, "retry.max_resumes", range: 0...100) ?? c.maxResumes
             case "budget_percent": c.budgetPercent = r.int(value, "retry.budget_percent", range: 0...100) ?? c.budgetPercent
             case "min_per_second": c.minPerSecond = r.int(value, "retry.min_per_second", range: 0...100_000) ?? c.minPerSecond
             case "backoff_base": c.backoffBase = r.duration(value, "retry.backoff_base") ?? c.backoffBase

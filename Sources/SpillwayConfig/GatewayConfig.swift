@@ -196,6 +196,8 @@ public struct OutlierConfig: Sendable, Equatable {
 /// Retries: how many, how spaced, within what budget, with how much request body held for replay.
 public struct RetryConfig: Sendable, Equatable {
     public var maxAttempts = 3
+    /// Times one download may be continued from another node after its node failed mid-body.
+    public var maxResumes = 3
     public var budgetPercent = 20
     public var minPerSecond = 10
     public var backoffBase = Duration.milliseconds(20)

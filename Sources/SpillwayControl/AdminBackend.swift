@@ -16,3 +16,10 @@ public protocol AdminBackend: Sendable {
     /// Reads the config file again and puts it in force; returns its version.
     func reload() throws -> Int
 }
+
+/// A config change was refused: every problem, with its file and line. The running config stays.
+public struct ConfigRefused: Error, CustomStringConvertible {
+    public let issues: [ConfigIssue]
+    public init(issues: [ConfigIssue]) { self.issues = issues }
+    public var description: String { issues.map(\.description).joined(separator: "\n") }
+}

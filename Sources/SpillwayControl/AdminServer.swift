@@ -133,15 +133,16 @@ public final class AdminServer: Sendable {
             return .json(ConfigView(version: current.version, config: current.text))
         case (.POST, "config"):
             guard let text = String(bytes: body, encoding: .utf8), !text.isEmpty else { return .error(.badRequest, "send the YAML as the body") }
-            let issues = backend.validate(text)
-            if !issues.isEmpty {
-                return .json(Validation(valid: false, issues: issues.map(\.description)), status: .unprocessableEntity)
+            if query.contains("dry_run=true") {
+                let issues = backend.validate(text)
+                return .json(Validation(valid: issues.isEmpty, issues: issues.map(\.description)), status: issues.isEmpty ? .ok : .unprocessableEntity)
             }
-            if query.contains("dry_run=true") { return .json(Validation(valid: true, issues: [])) }
             do {
                 let version = try backend.apply(text)
                 logger.notice("admin: config applied", metadata: ["who": "\(client)", "version": "\(version)"])
                 return .json(["version": version])
+            } catch let refused as ConfigRefused {
+                return .json(Validation(valid: false, issues: refused.issues.map(\.description)), status: .unprocessableEntity)
             } catch {
                 return .error(.unprocessableEntity, "\(error)")
             }

@@ -12,6 +12,11 @@ public struct GatewayStatus: Codable, Sendable, Equatable {
     /// Requests in the gateway now (waiting in a queue or at a node), by the labels of their metric
     /// series; only series that have had a request, so an idle gateway has zeros, not gaps.
     public var inFlight: [InFlightSeries]
+    /// Config changes put in force (SIGHUP, a watched file, the admin API) and refused since start,
+    /// and why the last refusal was (with its file and line).
+    public var configReloads = 0
+    public var configRefusals = 0
+    public var lastConfigRefusal: String?
 
     public init(
         configVersion: Int, uptimeSeconds: Double, pools: [PoolStatus], tenants: [TrafficStatus], buckets: [TrafficStatus],
@@ -88,16 +93,27 @@ public struct PoolStatus: Codable, Sendable, Equatable {
     }
 }
 
-/// Something that happened to a node: `ejected`, `ejection_refused`, `readmitted`, `probe_down`,
-/// `probe_up`, `throttled`, `drained`, `undrained`, `weight`.
+/// Something that happened to a node, from its health or from an operator.
 public struct HealthEvent: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case ejected
+        case ejectionRefused = "ejection_refused"
+        case readmitted
+        case probeDown = "probe_down"
+        case probeUp = "probe_up"
+        case throttled
+        case drained
+        case undrained
+        case weight
+    }
+
     public var atUnixMillis: Int64
     public var node: Int
     public var url: String
-    public var kind: String
+    public var kind: Kind
     public var detail: String?
 
-    public init(atUnixMillis: Int64, node: Int, url: String, kind: String, detail: String? = nil) {
+    public init(atUnixMillis: Int64, node: Int, url: String, kind: Kind, detail: String? = nil) {
         self.atUnixMillis = atUnixMillis
         self.node = node
         self.url = url

@@ -9,7 +9,7 @@ struct RetryTests {
             policy: .init(retryBudget: .init(ratio: ratio, minPerSecond: floor, window: .seconds(10))), at: t0)
     }
 
-    let safeRead = RetryPlanner.Traits(idempotent: true, canResend: true, responseCommitted: false)
+    let safeRead = RecoveryPlanner.Traits(idempotent: true, isRead: true, canResend: true, responseCommitted: false)
 
     @Test func retriesStayWithinTheBudget() {
         var p = pool(ratio: 0.2, floor: 0)
@@ -41,16 +41,16 @@ struct RetryTests {
 
     @Test func planningFollowsTheSafetyRules() {
         var p = pool(ratio: 1, floor: 100)
-        let policy = RetryPlanner.Policy(maxAttempts: 3, backoff: Backoff(base: .milliseconds(20), cap: .seconds(1)))
-        func plan(_ o: AttemptOutcome, attempts: Int = 1, _ traits: RetryPlanner.Traits) -> RetryPlanner.Decision {
-            RetryPlanner.plan(after: o, attempts: attempts, traits: traits, policy: policy, budget: &p, at: t0, unit: 0.5)
+        let policy = RecoveryPlanner.Policy(maxAttempts: 3, backoff: Backoff(base: .milliseconds(20), cap: .seconds(1)))
+        func plan(_ o: AttemptOutcome, attempts: Int = 1, _ traits: RecoveryPlanner.Traits) -> RecoveryPlanner.Decision {
+            RecoveryPlanner.plan(.failed(o, attempts: attempts), traits: traits, policy: policy, budget: &p, at: t0, unit: 0.5)
         }
         #expect(plan(.reset, safeRead) == .retry(after: .milliseconds(10)))
         #expect(plan(.timeout, attempts: 2, safeRead) == .retry(after: .milliseconds(20)))
         #expect(plan(.reset, attempts: 3, safeRead) == .giveUp(.attemptsExhausted))
         #expect(plan(.reset, .init(idempotent: true, canResend: true, responseCommitted: true)) == .giveUp(.responseAlreadyStarted))
         #expect(plan(.reset, .init(idempotent: true, canResend: false, responseCommitted: false)) == .giveUp(.notSafeToResend))
-        let createUpload = RetryPlanner.Traits(idempotent: false, canResend: true, responseCommitted: false)
+        let createUpload = RecoveryPlanner.Traits(idempotent: false, canResend: true, responseCommitted: false)
         #expect(plan(.reset, createUpload) == .giveUp(.notSafeToResend))
         #expect(plan(.serverError, createUpload) == .giveUp(.notSafeToResend))
         #expect(plan(.throttled(retryAfter: .seconds(1)), createUpload) == .retry(after: .milliseconds(10)))
@@ -59,13 +59,60 @@ struct RetryTests {
 
     @Test func aSpentBudgetLetsTheErrorThrough() {
         var p = pool(ratio: 0, floor: 0)
-        let d = RetryPlanner.plan(
-            after: .reset, attempts: 1, traits: safeRead, policy: .init(), budget: &p, at: t0, unit: 0.5)
+        let d = RecoveryPlanner.plan(.failed(.reset, attempts: 1), traits: safeRead, policy: .init(), budget: &p, at: t0, unit: 0.5)
         #expect(d == .giveUp(.budgetExhausted))
         // Connect failures never reached a node and do not need the budget.
-        let c = RetryPlanner.plan(
-            after: .connectFailed, attempts: 1, traits: safeRead, policy: .init(), budget: &p, at: t0, unit: 0.5)
+        let c = RecoveryPlanner.plan(.failed(.connectFailed, attempts: 1), traits: safeRead, policy: .init(), budget: &p, at: t0, unit: 0.5)
         #expect(c == .retry(after: .zero))
+        // Hedges and resumes draw on the same budget.
+        #expect(RecoveryPlanner.plan(.slowRead(attempts: 1), traits: safeRead, policy: .init(), budget: &p, at: t0, unit: 0.5) == .giveUp(.budgetExhausted))
+        let cut = RecoveryPlanner.Situation.cutMidBody(sent: 10, total: 100, resumes: 0, resumable: true)
+        #expect(RecoveryPlanner.plan(cut, traits: safeRead, policy: .init(), budget: &p, at: t0, unit: 0.5) == .giveUp(.budgetExhausted))
+    }
+
+    @Test func hedgesAreForReadsThatCanBeSentAgain() {
+        var p = pool(ratio: 1, floor: 100)
+        func hedge(_ traits: RecoveryPlanner.Traits, attempts: Int = 1, maxAttempts: Int = 3) -> RecoveryPlanner.Decision {
+            RecoveryPlanner.plan(.slowRead(attempts: attempts), traits: traits, policy: .init(maxAttempts: maxAttempts), budget: &p, at: t0, unit: 0.5)
+        }
+        #expect(hedge(safeRead) == .hedge)
+        // Judged by the operation, not the method: a POST that reads (SelectObjectContent) is not idempotent.
+        #expect(hedge(.init(idempotent: false, isRead: true, canResend: true, responseCommitted: false)) == .giveUp(.notHedgeable))
+        #expect(hedge(.init(idempotent: true, isRead: false, canResend: true, responseCommitted: false)) == .giveUp(.notHedgeable))
+        #expect(hedge(safeRead, attempts: 1, maxAttempts: 1) == .giveUp(.attemptsExhausted))
+    }
+
+    @Test func resumesAreLimitedAndNeedAnExactContinuation() {
+        var p = pool(ratio: 1, floor: 100)
+        func resume(sent: Int = 10, total: Int = 100, resumes: Int = 0, resumable: Bool = true, max: Int = 3) -> RecoveryPlanner.Decision {
+            RecoveryPlanner.plan(
+                .cutMidBody(sent: sent, total: total, resumes: resumes, resumable: resumable), traits: safeRead,
+                policy: .init(maxResumes: max), budget: &p, at: t0, unit: 0.5)
+        }
+        #expect(resume() == .resume)
+        #expect(resume(resumes: 3) == .giveUp(.resumesExhausted))
+        #expect(resume(resumes: 1, max: 1) == .giveUp(.resumesExhausted))
+        #expect(resume(resumable: false) == .giveUp(.notResumable))
+        #expect(resume(sent: 100) == .giveUp(.notResumable))
+    }
+
+    @Test func failoverTakesTheFirstHealthyPoolAndFallsBackToPanic() {
+        // Pool 0: only a panic pick; pool 1: healthy. Pool 0's reservation is given back.
+        var released: [(Int, Int)] = []
+        let picks: [Int: PoolHealth.Pick] = [0: .init(node: 2, panic: true), 1: .init(node: 0, panic: false)]
+        let choice = RouteFailover.choose(from: 0, count: 2, tried: 0, pick: { c, _ in picks[c] }, release: { released.append(($0, $1)) })
+        #expect(choice == .init(cursor: 1, node: 0, panic: false))
+        #expect(released.count == 1 && released[0] == (0, 2))
+        // No healthy pool: the first panic pick; the later ones are given back.
+        released = []
+        let panic = RouteFailover.choose(
+            from: 0, count: 2, tried: 0, pick: { c, _ in .init(node: c, panic: true) }, release: { released.append(($0, $1)) })
+        #expect(panic == .init(cursor: 0, node: 0, panic: true))
+        #expect(released.count == 1 && released[0] == (1, 1))
+        // Only the pool at the cursor excludes the nodes already tried.
+        var excluded: [UInt64] = []
+        _ = RouteFailover.choose(from: 1, count: 3, tried: 0b101, pick: { _, e in excluded.append(e); return nil }, release: { _, _ in })
+        #expect(excluded == [0b101, 0])
     }
 
     @Test func backoffGrowsExponentiallyWithFullJitterUpToTheCap() {

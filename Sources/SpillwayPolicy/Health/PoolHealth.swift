@@ -95,6 +95,11 @@ public struct PoolHealth: Sendable {
         /// No node was healthy, so health was ignored (the panic rule): better to try a node that may
         /// have recovered than to refuse every request.
         public var panic: Bool
+
+        public init(node: Int, panic: Bool) {
+            self.node = node
+            self.panic = panic
+        }
     }
 
     /// Picks a node for a new attempt and counts it in flight. `excluding` is a bit per node already tried.

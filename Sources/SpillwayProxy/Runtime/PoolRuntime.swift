@@ -4,18 +4,16 @@ import SpillwayConfig
 import SpillwayPolicy
 import Synchronization
 
-/// A pool's nodes and the one lock around their shared state (health, load, latency, retry budget).
-/// Every decision is made by the pure `PoolHealth` under the lock; anything that talks to the world
-/// (logging, for now) happens after it, with the events the decision returned.
+/// A pool's nodes and the one lock around their shared state (health, load, latency, retry budget,
+/// the queue). Every decision is made by pure code (`PoolHealth`, `AdmissionQueue`,
+/// `RecoveryPlanner`) under the lock; anything that talks to the world (the log, the journal,
+/// the metrics) happens after it, with the events the decision returned.
 final class PoolRuntime: Sendable {
     let name: String
-    let config: PoolConfig
+    let policy: PoolPolicy
     let backends: [BackendRuntime]
-    let retryPolicy: RetryPlanner.Policy
     private let health: Mutex<Shared>
-    private let journal = Mutex<[HealthEvent]>([])
-    private let logger: Logger
-    static let journalLength = 100
+    let journal: HealthJournal
 
     /// A request waiting for a node with room; `resume` is called with the node reserved for it, or
     /// with nil when it was pushed out of the queue by a more important one.
@@ -39,26 +37,16 @@ final class PoolRuntime: Sendable {
         case none
     }
 
-    init(config: PoolConfig, backends: [BackendRuntime], logger: Logger, now: Moment) {
-        self.name = config.name
-        self.config = config
+    init(policy: PoolPolicy, backends: [BackendRuntime], journal: HealthJournal, now: Moment) {
+        self.name = policy.name
+        self.policy = policy
         self.backends = backends
-        self.logger = logger
-        let policy = PoolHealth.Policy(
-            rise: config.health.rise, fall: config.health.fall,
-            outlier: OutlierPolicy(
-                consecutiveFailures: config.outlier.consecutiveFailures, baseEjection: config.outlier.baseEjection,
-                maxEjection: config.outlier.maxEjection),
-            maxEjectedFraction: Double(config.outlier.maxEjectedPercent) / 100,
-            retryBudget: .init(ratio: Double(config.retry.budgetPercent) / 100, minPerSecond: Double(config.retry.minPerSecond)),
-            hedgePercentile: config.hedge.percentile / 100)
+        self.journal = journal
         let pool = PoolHealth(
-            kind: config.balancer, weights: config.nodes.map(\.weight), drained: config.nodes.map(\.drain), policy: policy,
-            maxInFlight: config.protection.maxInFlightPerNode, adaptive: config.protection.adaptive, at: now,
-            seed: UInt64(truncatingIfNeeded: config.name.hashValue))
-        health = Mutex(Shared(pool: pool, queue: AdmissionQueue(capacity: config.protection.queueCapacity)))
-        retryPolicy = RetryPlanner.Policy(
-            maxAttempts: config.retry.maxAttempts, backoff: Backoff(base: config.retry.backoffBase, cap: config.retry.backoffMax))
+            kind: policy.balancer, weights: policy.nodes.map(\.weight), drained: policy.nodes.map(\.drain), policy: policy.health,
+            maxInFlight: policy.queue?.maxInFlightPerNode, adaptive: policy.adaptiveLimit, at: now,
+            seed: UInt64(truncatingIfNeeded: policy.name.hashValue))
+        health = Mutex(Shared(pool: pool, queue: AdmissionQueue(capacity: policy.queue?.capacity ?? 0)))
     }
 
     func pick(excluding: UInt64, at now: Moment) -> PoolHealth.Pick? {
@@ -101,110 +89,64 @@ final class PoolRuntime: Sendable {
     }
 
     /// The attempt on `node` is over. A node with room goes to the most important waiter.
-    func release(_ node: Int) {
-        var dispatches: [(Waiter, Int)] = []
+    func release(_ node: Int, at now: Moment) {
+        var first: (Waiter, Int)?
+        var more: [(Waiter, Int)] = []
         health.withLock { s in
             s.pool.release(node)
-            let now = Moment.now()
             while !s.queue.isEmpty, let pick = s.pool.pick(at: now) {
                 guard let entry = s.queue.dequeue(), let waiter = s.waiters.removeValue(forKey: entry.id) else {
                     s.pool.release(pick.node)
                     break
                 }
-                dispatches.append((waiter, pick.node))
+                if first == nil { first = (waiter, pick.node) } else { more.append((waiter, pick.node)) }
             }
         }
-        for (waiter, node) in dispatches { waiter.resume(node) }
+        if let (waiter, node) = first { waiter.resume(node) }
+        for (waiter, node) in more { waiter.resume(node) }
     }
 
     var queueDepth: Int { health.withLock { $0.queue.count } }
 
     func record(_ outcome: AttemptOutcome, node: Int, firstByte: Duration?, at now: Moment) {
         let events = health.withLock { $0.pool.record(outcome, node: node, firstByte: firstByte, at: now) }
-        publish(events)
+        if !events.isEmpty { journal.publish(events, pool: self, at: now) }
     }
 
     func probe(_ node: Int, success: Bool, at now: Moment) {
         let events = health.withLock { s -> [PoolHealth.Event] in
             s.pool.probe(node, success: success, at: now) + s.pool.tick(at: now)
         }
-        publish(events)
+        if !events.isEmpty { journal.publish(events, pool: self, at: now) }
     }
 
     func depositRetryBudget(at now: Moment) { health.withLock { $0.pool.depositRetryBudget(at: now) } }
 
-    func planRetry(after outcome: AttemptOutcome, attempts: Int, traits: RetryPlanner.Traits, at now: Moment, unit: Double)
-        -> RetryPlanner.Decision
-    {
+    /// Whether and how to try again: the planner decides under the lock, with the pool's budget.
+    func plan(_ situation: RecoveryPlanner.Situation, traits: RecoveryPlanner.Traits, at now: Moment, unit: Double) -> RecoveryPlanner.Decision {
         health.withLock { s in
-            RetryPlanner.plan(after: outcome, attempts: attempts, traits: traits, policy: retryPolicy, budget: &s.pool, at: now, unit: unit)
+            RecoveryPlanner.plan(situation, traits: traits, policy: policy.recovery, budget: &s.pool, at: now, unit: unit)
         }
     }
 
-    func withdrawRetryBudget(at now: Moment) -> Bool { health.withLock { $0.pool.withdrawRetryBudget(at: now) } }
-
     /// When to hedge a read: the pool's recent time-to-first-byte percentile, never below `hedge.min_delay`.
     func hedgeDelay(at now: Moment) -> Duration? {
-        guard config.hedge.enabled else { return nil }
+        guard let hedge = policy.hedge else { return nil }
         guard let p = health.withLock({ $0.pool.hedgeDelay(at: now) }) else { return nil }
-        return max(p, config.hedge.minDelay)
+        return max(p, hedge.minDelay)
     }
 
     func setDrained(_ node: Int, _ drained: Bool) {
         health.withLock { $0.pool.setDrained(node, drained) }
-        note(node, drained ? "drained" : "undrained")
+        journal.note(node, drained ? .drained : .undrained, pool: self)
     }
 
     func setWeight(_ node: Int, _ weight: Int) {
         health.withLock { $0.pool.setWeight(node, weight) }
-        note(node, "weight", detail: "\(weight)")
+        journal.note(node, .weight, detail: "\(weight)", pool: self)
     }
 
     func snapshot() -> PoolHealth { health.withLock { $0.pool } }
-
-    /// The recent health changes and operator actions, oldest first.
-    var events: [HealthEvent] { journal.withLock { $0 } }
-
-    private func publish(_ events: [PoolHealth.Event]) {
-        for event in events {
-            switch event {
-            case .ejected(let node, let until):
-                let seconds = until.since(.now()).seconds
-                logger.warning("node ejected", metadata: ["pool": "\(name)", "node": "\(backends[node].url)", "seconds": "\(seconds)"])
-                note(node, "ejected", detail: "for \(Int(seconds.rounded())) s")
-            case .ejectionRefused(let node):
-                logger.warning(
-                    "node failing but not ejected: the pool's ejection cap is reached",
-                    metadata: ["pool": "\(name)", "node": "\(backends[node].url)"])
-                note(node, "ejection_refused", detail: "the pool's ejection cap is reached")
-            case .readmitted(let node):
-                logger.info("node readmitted", metadata: ["pool": "\(name)", "node": "\(backends[node].url)"])
-                note(node, "readmitted")
-            case .probeDown(let node):
-                logger.warning("node failed its health checks", metadata: ["pool": "\(name)", "node": "\(backends[node].url)"])
-                note(node, "probe_down")
-            case .probeUp(let node):
-                logger.info("node passed its health checks", metadata: ["pool": "\(name)", "node": "\(backends[node].url)"])
-                note(node, "probe_up")
-            case .throttled(let node, let until):
-                logger.notice("node throttling (SlowDown)", metadata: ["pool": "\(name)", "node": "\(backends[node].url)", "until": "\(until)"])
-                note(node, "throttled", detail: "Retry-After \(until.since(.now()).seconds) s")
-            }
-        }
-    }
-
-    /// Keeps the last `journalLength` events; a burst of SlowDowns from one node is one entry.
-    private func note(_ node: Int, _ kind: String, detail: String? = nil) {
-        let event = HealthEvent(atUnixMillis: WallClock.millis(), node: node, url: backends[node].url, kind: kind, detail: detail)
-        journal.withLock { journal in
-            if let last = journal.last, last.node == node, last.kind == kind, kind == "throttled", event.atUnixMillis - last.atUnixMillis < 1000 {
-                journal[journal.count - 1] = event
-                return
-            }
-            journal.append(event)
-            if journal.count > Self.journalLength { journal.removeFirst(journal.count - Self.journalLength) }
-        }
-    }
 }
 
 extension Moment {

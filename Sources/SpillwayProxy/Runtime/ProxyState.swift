@@ -20,12 +20,13 @@ final class ProxyState: Sendable {
     /// Builds the runtime for `snapshot`. Pools whose config did not change are carried over from
     /// `previous` whole (health, latency, in-flight counts, queue), so a reload loses nothing it need not.
     static func build(
-        snapshot: Snapshot, slots: SlotAllocator, protection: Protection, logger: Logger, previous: ProxyState? = nil
+        snapshot: Snapshot, slots: SlotAllocator, protection: Protection, telemetry: Telemetry, logger: Logger, previous: ProxyState? = nil
     ) throws -> ProxyState {
         var pools: [PoolRuntime] = []
         let now = Moment.now()
         for poolConfig in snapshot.config.pools {
-            if let kept = previous?.pools.first(where: { $0.config == poolConfig }) {
+            let policy = PoolPolicy(poolConfig)
+            if let kept = previous?.pools.first(where: { $0.policy == policy }) {
                 pools.append(kept)
                 continue
             }
@@ -40,7 +41,8 @@ final class ProxyState: Sendable {
                 backends.append(
                     BackendRuntime(slot: slots.next(), url: node.url, address: address, authority: node.address.description))
             }
-            pools.append(PoolRuntime(config: poolConfig, backends: backends, logger: logger, now: now))
+            let journal = HealthJournal(logger: logger) { pool, url, kind in telemetry.countHealthEvent(pool: pool, node: url, kind: kind) }
+            pools.append(PoolRuntime(policy: policy, backends: backends, journal: journal, now: now))
         }
         return ProxyState(snapshot: snapshot, pools: pools, protection: protection)
     }

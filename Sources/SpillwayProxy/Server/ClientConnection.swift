@@ -3,38 +3,38 @@ import SpillwayConfig
 import SpillwayHTTP1
 import SpillwayS3
 
-/// One client connection: it frames HTTP/1.1 requests itself and hands each to an `Exchange`, which
-/// forwards the head and body bytes as they came. A keep-alive loop over requests, one at a time.
+/// One client connection: the one raw `ByteBuffer` handler of its socket. It frames requests with
+/// the shared `MessageFramer`, hands each to an `ExchangeRunner` (the request source), and is where
+/// the runner writes the response (the response sink). A keep-alive loop over requests, one at a
+/// time; requests pipelined behind are started only while the client reads its answers.
 ///
-/// It owns the connection's single timer (keep-alive idle, then the current exchange's deadlines),
-/// re-armed lazily so that a request costs no timer scheduling in the common case.
+/// It owns the connection's single timer (keep-alive idle, the head deadline, then the current
+/// exchange's deadlines), re-armed lazily so that a request costs no timer scheduling in the
+/// common case.
 final class ClientConnection: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let worker: Worker
-    /// The HTTP limits in force when the connection opened (a reload applies to new connections).
-    private var http = HTTPConfig()
-    private var requestHeadTimeout = TimeAmount.seconds(10)
-    /// When the first byte of the head now arriving came: the whole head must follow within
-    /// `timeouts.request_head`, so a head cannot trickle in for the keep-alive time.
-    private var headStartedAt: NIODeadline?
-    /// Pipelined requests begun from bytes already here since the socket was last read; every
-    /// `http.max_pipelined` of them, the gateway waits until their answers have left.
-    private var pipelinedRun = 0
-    private var awaitingFlush = false
     private var context: ChannelHandlerContext?
-    private(set) var exchange: Exchange?
+    private(set) var exchange: ExchangeRunner?
     /// The telemetry slot of the last request: the next one on this connection usually has the same
     /// operation, bucket and tenant, and then finds it without a lookup.
     var traffic: Telemetry.TrafficSlot?
+    /// The HTTP limits in force when the connection opened (a reload applies to new connections).
+    private var http = HTTPConfig()
+    private var requestHeadTimeout = TimeAmount.seconds(10)
+    private var framer = MessageFramer(maxHeadBytes: HTTPConfig().head.maxHeadBytes)
     /// Bytes received but not yet used: part of a head, or requests pipelined behind the current one.
     private var unread: ByteBuffer?
-    /// Where the search for the end of the head resumes in `unread`.
-    private var scannedTo = 0
-    /// The body of the current request while it arrives.
-    private var requestBody: BodyTracker?
+    /// When the first byte of the head now arriving came: the whole head must follow within
+    /// `timeouts.request_head`, so a head cannot trickle in for the keep-alive time.
+    private var headStartedAt: NIODeadline?
+    /// Requests begun since the answers were last known to have left; every `http.max_pipelined`
+    /// of them, the connection waits until they have.
+    private var pipelinedRun = 0
+    private var awaitingFlush = false
     private var readPending = false
     private var closeAfterExchange = false
     private var lastExchangeDone = false
@@ -52,24 +52,23 @@ final class ClientConnection: ChannelDuplexHandler {
         self.worker = worker
     }
 
-    var isWritable: Bool { context?.channel.isWritable ?? false }
-    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
-
     // MARK: - Channel events
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         worker.register(self)
         remoteIP = context.channel.remoteAddress?.ipAddress
+        let state = worker.state.load()
         if let ip = remoteIP {
-            countedConnection = worker.state.load().protection.connectionOpened(from: ip)
+            countedConnection = state.protection.connectionOpened(from: ip)
             overConnectionLimit = !countedConnection
         }
         if worker.draining { closeAfterExchange = true }
-        let state = worker.state.load()
         http = state.snapshot.config.http
+        framer = MessageFramer(maxHeadBytes: http.head.maxHeadBytes)
         requestHeadTimeout = TimeAmount(state.snapshot.config.timeouts.requestHead)
-        armTimer(NIODeadline.now() + state.clientIdle)
+        lastActivity = context.eventLoop.now
+        armTimer(lastActivity + state.clientIdle)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -105,7 +104,7 @@ final class ClientConnection: ChannelDuplexHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
-            if let exchange { exchange.clientBecameWritable() } else { continuePipeline() }
+            if let exchange { exchange.sinkBecameWritable() } else { continuePipeline() }
         }
         context.fireChannelWritabilityChanged()
     }
@@ -128,102 +127,82 @@ final class ClientConnection: ChannelDuplexHandler {
     /// Splits arriving bytes into request heads and bodies.
     private func ingest(_ input: inout ByteBuffer) {
         while input.readableBytes > 0 && !isClosed && !lastExchangeDone {
-            if requestBody != nil {
-                guard takeBody(&input) else { return }
-                continue
-            }
-            if exchange != nil || awaitingFlush || !isWritable {
-                // A request pipelined behind one still being answered, or behind answers the client
-                // has not read yet: keep it for later, and read nothing more meanwhile.
-                keepUnread(input)
-                return
-            }
-            if pipelinedRun >= http.maxPipelined {
-                keepUnread(input)
-                awaitFlush()
-                return
-            }
-            let end: Int?
-            do {
-                end = input.withUnsafeReadableBytes { HeadScanner.endOfHead($0, from: max(0, scannedTo - 3)) }
-            }
-            let maxHead = http.head.maxHeadBytes
-            guard let end else {
-                if input.readableBytes > maxHead {
-                    refuse(.headTooLarge)
-                } else {
-                    scannedTo = input.readableBytes
-                    if headStartedAt == nil {
-                        headStartedAt = .now()
-                        armTimer(headStartedAt! + requestHeadTimeout)
-                    }
+            if !framer.inBody {
+                if exchange != nil || awaitingFlush || !isWritable {
+                    // A request pipelined behind one still being answered, or behind answers the
+                    // client has not read yet: keep it for later, and read nothing more meanwhile.
                     keepUnread(input)
+                    return
+                }
+                if pipelinedRun >= http.maxPipelined {
+                    keepUnread(input)
+                    awaitFlush()
+                    return
+                }
+            }
+            let step: Result<MessageFramer.Step, HTTP1Error> = input.withUnsafeReadableBytes { b in
+                Result { () throws(HTTP1Error) in try framer.read(b) }
+            }
+            switch step {
+            case .failure(let error):
+                if let exchange {
+                    // The client broke its own framing mid-body: nothing after this can be trusted.
+                    // The exchange answers 400 if it still can, and the connection closes after it.
+                    lastExchangeDone = true
+                    let responding = exchange.isResponding
+                    exchange.clientBrokeFraming()
+                    if responding { close() }
+                } else {
+                    refuse(error)
                 }
                 return
-            }
-            scannedTo = 0
-            headStartedAt = nil
-            if end > maxHead {
-                refuse(.headTooLarge)
+            case .success(.needMore):
+                if headStartedAt == nil {
+                    headStartedAt = context?.eventLoop.now ?? .now()
+                    armTimer(headStartedAt! + requestHeadTimeout)
+                }
+                keepUnread(input)
                 return
-            }
-            let headBytes = input.readSlice(length: end)!
-            let limits = http.head
-            let parsed: Result<RequestHead, HTTP1Error> = headBytes.withUnsafeReadableBytes { b in
-                Result { () throws(HTTP1Error) in try RequestHead.parse(b, limits: limits) }
-            }
-            switch parsed {
-            case .failure(let error):
-                refuse(error)
-                return
-            case .success(let head):
-                begin(head, headBytes)
+            case .success(.head(let length)):
+                headStartedAt = nil
+                let headBytes = input.readSlice(length: length)!
+                let limits = http.head
+                let parsed: Result<RequestHead, HTTP1Error> = headBytes.withUnsafeReadableBytes { b in
+                    Result { () throws(HTTP1Error) in try RequestHead.parse(b, limits: limits) }
+                }
+                switch parsed {
+                case .failure(let error):
+                    refuse(error)
+                    return
+                case .success(let head):
+                    begin(head, headBytes)
+                }
+            case .success(.body(let taken, let complete)):
+                let bytes = input.readSlice(length: taken)!
+                if taken > 0 { exchange?.clientBody(bytes, last: complete) }
+                if complete { exchange?.clientEnd() }
             }
         }
-    }
-
-    /// Feeds body bytes of the current request to its exchange; false when nothing more can be taken now.
-    private func takeBody(_ input: inout ByteBuffer) -> Bool {
-        guard var tracker = requestBody else { return true }
-        let taken: Result<Int, HTTP1Error> = input.withUnsafeReadableBytes { b in
-            Result { () throws(HTTP1Error) in try tracker.consume(b) }
-        }
-        guard case .success(let n) = taken else {
-            // The client broke its own framing mid-body: nothing after this can be trusted. The
-            // exchange answers 400 if it still can, and the connection closes after it.
-            lastExchangeDone = true
-            if let exchange, !exchange.responseStarted {
-                exchange.clientBrokeFraming()
-            } else {
-                exchange?.clientBrokeFraming()
-                close()
-            }
-            return false
-        }
-        requestBody = tracker
-        if n > 0 { exchange?.clientBody(input.readSlice(length: n)!, last: tracker.isComplete) }
-        if tracker.isComplete {
-            requestBody = nil
-            exchange?.clientEnd()
-        }
-        return true
     }
 
     private func begin(_ head: RequestHead, _ headBytes: ByteBuffer) {
-        lastActivity = .now()
+        let now = context?.eventLoop.now ?? .now()
+        lastActivity = now
         pipelinedRun += 1
         if overConnectionLimit {
             let error = S3Error(.slowDown, "Too many connections from \(remoteIP ?? "this address"); please reduce them.", retryAfterSeconds: 1)
             writeError(error, resource: "/", requestID: worker.nextRequestID(), close: true)
             return
         }
-        let exchange = Exchange(head: head, headBytes: headBytes, client: self, state: worker.state.load())
+        let state = worker.state.load()
+        let request = RequestContext(
+            head: head, headBytes: headBytes, state: state, remoteIP: remoteIP, telemetry: worker.telemetry, cachedSlot: traffic,
+            allocator: allocator, now: now)
+        traffic = request.traffic
+        let exchange = ExchangeRunner(context: request, worker: worker, client: self, now: now)
         self.exchange = exchange
-        let framing = head.bodyFraming
-        requestBody = framing == .none ? nil : BodyTracker(framing)
-        armTimer(exchange.initialDeadline)
+        framer.expectBody(head.bodyFraming)
         exchange.start()
-        if framing == .none, self.exchange === exchange { exchange.clientEnd() }
     }
 
     private func keepUnread(_ input: ByteBuffer) {
@@ -244,11 +223,11 @@ final class ClientConnection: ChannelDuplexHandler {
     }
 
     /// The exchange is over: next request, or close.
-    func exchangeFinished(_ finished: Exchange, keepAlive: Bool) {
+    private func exchangeFinished(_ finished: ExchangeRunner, keepAlive: Bool) {
         guard finished === exchange else { return }
         exchange = nil
-        requestBody = nil
-        lastActivity = .now()
+        framer.reset()
+        lastActivity = context?.eventLoop.now ?? .now()
         if !keepAlive || closeAfterExchange {
             // The exchange wrote its last bytes with a close promise; accept nothing more.
             lastExchangeDone = true
@@ -258,9 +237,9 @@ final class ClientConnection: ChannelDuplexHandler {
         continuePipeline()
     }
 
-    /// Every `http.max_pipelined` requests, waits until the kernel took the answers so far, so a
-    /// client that pipelines and never reads holds a bounded number of answers here (the write
-    /// buffer's watermark bounds their bytes). For a client that reads, the wait ends at once.
+    /// Waits until the kernel took the answers so far, so a client that pipelines and never reads
+    /// holds a bounded number of answers here (the write buffer's watermark bounds their bytes).
+    /// For a client that reads, the wait ends at once.
     private func awaitFlush() {
         guard let context else { return }
         awaitingFlush = true
@@ -290,47 +269,7 @@ final class ClientConnection: ChannelDuplexHandler {
         return unread == nil || isWritable
     }
 
-    func resumeReads() {
-        guard readPending, wantsClientBytes, let context else { return }
-        readPending = false
-        context.read()
-    }
-
-    // MARK: - Writing
-
-    func write(_ bytes: ByteBuffer) {
-        context?.write(wrapOutboundOut(bytes), promise: nil)
-    }
-
-    func flush() { context?.flush() }
-
-    /// Flushes what was written; when the connection will not be reused, closes it once that is on the wire.
-    func finishWriting(keepAlive: Bool) {
-        guard let context else { return }
-        if keepAlive {
-            context.flush()
-        } else {
-            let promise = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
-            promise.futureResult.assumeIsolated().whenComplete { _ in self.close() }
-        }
-    }
-
-    func writeError(_ error: S3Error, resource: String, requestID: String, close: Bool) {
-        guard let context else { return }
-        write(ErrorResponse.render(error, resource: resource, requestID: requestID, close: close, allocator: context.channel.allocator))
-        if close { lastExchangeDone = true }
-        finishWriting(keepAlive: !close)
-    }
-
     // MARK: - Closing
-
-    /// Ends the connection without a clean end of message: the client must see a truncated body
-    /// as an error, never as a complete object.
-    func abort() {
-        exchange = nil
-        close()
-    }
 
     func close() {
         guard !isClosed else { return }
@@ -351,8 +290,24 @@ final class ClientConnection: ChannelDuplexHandler {
         close()
     }
 
-    /// Whether responses should announce `Connection: close`.
-    var willCloseAfterExchange: Bool { closeAfterExchange || worker.draining }
+    /// Flushes what was written; when the connection will not be reused, closes it once that is on the wire.
+    private func finishWriting(keepAlive: Bool) {
+        guard let context else { return }
+        if keepAlive {
+            context.flush()
+        } else {
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
+            promise.futureResult.assumeIsolated().whenComplete { _ in self.close() }
+        }
+    }
+
+    private func writeError(_ error: S3Error, resource: String, requestID: String, close: Bool) {
+        guard let context else { return }
+        write(ErrorResponse.render(error, resource: resource, requestID: requestID, close: close, allocator: context.channel.allocator))
+        if close { lastExchangeDone = true }
+        finishWriting(keepAlive: !close)
+    }
 
     // MARK: - Timer
 
@@ -369,10 +324,10 @@ final class ClientConnection: ChannelDuplexHandler {
     }
 
     private func timerFired() {
-        guard !isClosed else { return }
-        let now = NIODeadline.now()
+        guard !isClosed, let context else { return }
+        let now = context.eventLoop.now
         if let exchange {
-            if let next = exchange.checkDeadlines(now: now) { armTimer(next) }
+            if let next = exchange.checkDeadlines() { armTimer(next) }
         } else if let started = headStartedAt {
             let deadline = started + requestHeadTimeout
             if now >= deadline {
@@ -386,6 +341,44 @@ final class ClientConnection: ChannelDuplexHandler {
             let deadline = lastActivity + worker.state.load().clientIdle
             if now >= deadline { close() } else { armTimer(deadline) }
         }
+    }
+}
+
+// MARK: - The seams an exchange sees
+
+extension ClientConnection: ResponseSink, RequestSource {
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
+    /// Whether responses should announce `Connection: close`.
+    var willCloseAfterExchange: Bool { closeAfterExchange || worker.draining }
+
+    func write(_ bytes: ByteBuffer) {
+        context?.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func flush() { context?.flush() }
+
+    func finish(_ exchange: ExchangeRunner, keepAlive: Bool) {
+        finishWriting(keepAlive: keepAlive)
+        exchangeFinished(exchange, keepAlive: keepAlive)
+    }
+
+    func respond(_ exchange: ExchangeRunner, _ error: S3Error, resource: String, requestID: String, close: Bool) {
+        writeError(error, resource: resource, requestID: requestID, close: close)
+        exchangeFinished(exchange, keepAlive: !close)
+    }
+
+    /// Ends the connection without a clean end of message: the client must see a truncated body
+    /// as an error, never as a complete object.
+    func abort() {
+        exchange = nil
+        close()
+    }
+
+    func resumeReads() {
+        guard readPending, wantsClientBytes, let context else { return }
+        readPending = false
+        context.read()
     }
 }
 

@@ -16,6 +16,7 @@ public final class GatewayServer: Sendable {
     private let slots = SlotAllocator()
     private let prober: Mutex<ActiveProber>
     private let telemetry: Telemetry
+    private let connector: NodeConnector
     private let startedAt = ContinuousClock.now
 
     /// `tracer`: spans for every request (nil: none).
@@ -29,11 +30,14 @@ public final class GatewayServer: Sendable {
         self.telemetry = telemetry
         let fleet = snapshot.config.protection.fleet.map { FleetLimiter(config: $0, group: group, logger: logger) }
         let protection = Protection(config: snapshot.config.protection, fleet: fleet, logger: logger)
-        store = ProxyStateStore(try ProxyState.build(snapshot: snapshot, slots: slots, protection: protection, logger: logger))
-        prober = Mutex(ActiveProber(pools: store.load().pools, group: group, logger: logger))
+        store = ProxyStateStore(try ProxyState.build(snapshot: snapshot, slots: slots, protection: protection, telemetry: telemetry, logger: logger))
+        let connector = PlainConnector()
+        self.connector = connector
+        prober = Mutex(ActiveProber(pools: store.load().pools, group: group, connector: connector, logger: logger))
         var workers: [ObjectIdentifier: Worker] = [:]
         for (index, loop) in group.makeIterator().enumerated() {
-            workers[ObjectIdentifier(loop)] = Worker(eventLoop: loop, index: index, state: store, telemetry: telemetry, logger: logger)
+            workers[ObjectIdentifier(loop)] = Worker(
+                eventLoop: loop, index: index, state: store, telemetry: telemetry, connector: connector, logger: logger)
         }
         self.workers = workers
     }
@@ -87,9 +91,10 @@ public final class GatewayServer: Sendable {
             snapshot.config.protection.fleet == old.snapshot.config.protection.fleet
             ? old.protection.fleet : snapshot.config.protection.fleet.map { FleetLimiter(config: $0, group: group, logger: logger) }
         let protection = old.protection.reconfigured(snapshot.config.protection, fleet: fleet)
-        let next = try ProxyState.build(snapshot: snapshot, slots: slots, protection: protection, logger: logger, previous: old)
+        let next = try ProxyState.build(
+            snapshot: snapshot, slots: slots, protection: protection, telemetry: telemetry, logger: logger, previous: old)
         store.publish(next)
-        let newProber = ActiveProber(pools: next.pools, group: group, logger: logger)
+        let newProber = ActiveProber(pools: next.pools, group: group, connector: connector, logger: logger)
         prober.withLock { current in
             current.stop()
             current = newProber
@@ -130,9 +135,9 @@ public final class GatewayServer: Sendable {
             }
             pools.append(
                 PoolStatus(
-                    name: pool.name, balancer: pool.config.balancer.rawValue, retryBudgetBalance: health.budget.balance,
+                    name: pool.name, balancer: pool.policy.balancer.rawValue, retryBudgetBalance: health.budget.balance,
                     retryBudgetWithdrawn: health.budget.withdrawn, retryBudgetRefused: health.budget.refused,
-                    queueDepth: pool.queueDepth, nodes: nodes, events: pool.events))
+                    queueDepth: pool.queueDepth, nodes: nodes, events: pool.journal.recent))
         }
         return GatewayStatus(
             configVersion: state.snapshot.version, uptimeSeconds: (ContinuousClock.now - startedAt).seconds, pools: pools,

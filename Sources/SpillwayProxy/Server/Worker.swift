@@ -25,12 +25,12 @@ final class Worker: @unchecked Sendable {
     /// Live connection count readable from other threads (for shutdown progress).
     let connectionCount = Atomic<Int>(0)
 
-    init(eventLoop: EventLoop, index: Int, state: ProxyStateStore, telemetry: Telemetry, logger: Logger) {
+    init(eventLoop: EventLoop, index: Int, state: ProxyStateStore, telemetry: Telemetry, connector: NodeConnector, logger: Logger) {
         self.telemetry = telemetry
         self.eventLoop = eventLoop
         self.state = state
         self.logger = logger
-        self.nodes = NodePool(eventLoop: eventLoop)
+        self.nodes = NodePool(eventLoop: eventLoop, connector: connector)
         self.requestIDs = RequestIDGenerator(worker: index)
     }
 
@@ -39,7 +39,6 @@ final class Worker: @unchecked Sendable {
     /// A random number in [0, 1), for jitter.
     func random() -> Double { rng.unit() }
 
-    /// Wall-clock seconds since 1970 (signatures carry wall-clock times).
     func register(_ handler: ClientConnection) {
         connections[ObjectIdentifier(handler)] = handler
         connectionCount.add(1, ordering: .relaxed)

@@ -117,7 +117,7 @@ final class AccessLog: @unchecked Sendable {
         out += "\"hedged\":\(s.hedged),\"hedge_won\":\(s.hedgeWon),"
         number("resumes", Double(s.resumes))
         number("resumed_bytes", Double(s.resumedBytes))
-        field("limiter", s.decision)
+        field("limiter", s.decision.rawValue)
         out += "\"aborted\":\(s.aborted)}\n"
         return out
     }

@@ -45,7 +45,7 @@ struct RequestSpan: Sendable {
             a["spillway.retries"] = s.retries
             a["spillway.hedged"] = s.hedged
             a["spillway.resumes"] = s.resumes
-            a["spillway.limiter"] = s.decision
+            a["spillway.limiter"] = s.decision.rawValue
             a["spillway.bytes_in"] = s.bytesIn
             a["spillway.bytes_out"] = s.bytesOut
         }

@@ -1,6 +1,7 @@
 import Metrics
 import SpillwayPolicy
 import Synchronization
+import SpillwayExchange
 import Tracing
 
 /// Counts what the data plane does, for three readers: Prometheus (through swift-metrics: the
@@ -214,13 +215,13 @@ final class Telemetry: Sendable {
             st.totals.resumes += s.resumes
             st.totals.resumedBytes += s.resumedBytes
             switch s.decision {
-            case "admitted": st.totals.admitted += 1
-            case "queued":
+            case .admitted: st.totals.admitted += 1
+            case .queued:
                 st.totals.admitted += 1
                 st.totals.queued += 1
-            case "shed": st.totals.shed += 1
-            case "refused": st.totals.refused += 1
-            default: break
+            case .shed: st.totals.shed += 1
+            case .refused: st.totals.refused += 1
+            case .none: break
             }
             let statusClass = s.status / 100
             let last = s.attempts.last
@@ -254,9 +255,9 @@ final class Telemetry: Sendable {
                 events.resumes = st.counter("spillway_resumes_total", ["pool": s.pool])
                 events.resumedBytes = st.counter("spillway_resumed_bytes_total", ["pool": s.pool])
             }
-            if s.decision != "none" {
+            if s.decision != .none {
                 events.decision = st.counter(
-                    "spillway_limiter_decisions_total", ["tenant": slot.tenantLabel, "class": s.className, "decision": s.decision])
+                    "spillway_limiter_decisions_total", ["tenant": slot.tenantLabel, "class": s.className, "decision": s.decision.rawValue])
             }
             return (entry.handles, events)
         }
@@ -273,6 +274,12 @@ final class Telemetry: Sendable {
         events.resumes?.increment(by: s.resumes)
         events.resumedBytes?.increment(by: s.resumedBytes)
         events.decision?.increment()
+    }
+
+    /// A node's health changed, or an operator acted on it.
+    func countHealthEvent(pool: String, node: String, kind: HealthEvent.Kind) {
+        let counter = state.withLock { $0.counter("spillway_health_events_total", ["pool": pool, "node": node, "kind": kind.rawValue]) }
+        counter.increment()
     }
 
     func counters() -> (
@@ -306,12 +313,12 @@ final class Telemetry: Sendable {
         t.bytesIn += s.bytesIn
         t.bytesOut += s.bytesOut
         switch s.decision {
-        case "admitted": t.admitted += 1
-        case "queued":
+        case .admitted: t.admitted += 1
+        case .queued:
             t.admitted += 1
             t.queued += 1
-        case "shed": t.shed += 1
-        default: break
+        case .shed: t.shed += 1
+        case .refused, .none: break
         }
     }
 

@@ -1,12 +1,13 @@
 import NIOCore
 import SpillwayConfig
+import SpillwayExchange
 import SpillwayHTTP1
 import SpillwayPolicy
 
-/// One keep-alive connection to a storage node. Between exchanges it is parked in the worker's
-/// `NodePool`; during an attempt it frames the node's response (head, then body by its framing) and
-/// hands the bytes to the attempt's `Exchange` as they come, holding reads while the client cannot
-/// take more.
+/// One keep-alive connection to a storage node: the one raw `ByteBuffer` handler of its socket.
+/// Between exchanges it is parked in the worker's `NodePool`; during an attempt it frames the
+/// node's response with the shared `MessageFramer` and hands head and body bytes to the attempt's
+/// runner as they come, holding reads while the client cannot take more.
 final class NodeConnection: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -16,11 +17,10 @@ final class NodeConnection: ChannelDuplexHandler {
     private unowned let pool: NodePool
     private var context: ChannelHandlerContext?
     /// The attempt this connection serves now; nil while parked.
-    private(set) var attempt: Attempt?
+    private(set) var link: AttemptLink?
     var idleSince = NIODeadline.now()
+    private var framer = MessageFramer(maxHeadBytes: HeadLimits().maxHeadBytes)
     private var unread: ByteBuffer?
-    private var scannedTo = 0
-    private var responseBody: BodyTracker?
     private var requestWasHEAD = false
     /// The client speaks HTTP/1.0: a chunked body reaches it as plain data, ended by the close.
     private var dechunk = false
@@ -38,36 +38,36 @@ final class NodeConnection: ChannelDuplexHandler {
 
     var isUsable: Bool { !closed && reusable && context?.channel.isActive == true }
     var isWritable: Bool { context?.channel.isWritable ?? false }
-    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
-
-    // MARK: - Called by the exchange
-
-    func begin(_ attempt: Attempt, requestIsHEAD: Bool, dechunk: Bool, limits: HeadLimits) {
-        self.attempt = attempt
-        requestWasHEAD = requestIsHEAD
-        self.dechunk = dechunk
-        self.limits = limits
-        interimResponses = 0
-        responseBody = nil
-        unread = nil
-        scannedTo = 0
-    }
-
-    func detach() { attempt = nil }
 
     /// Bytes the node sent after its last response that NIO has not read yet: a parked connection
     /// with any is poisoned (they would be taken for the next response) and must not be reused.
     var hasUnreadBytes: Bool {
         #if os(Linux)
-        // SO_MEMINFO's first word is the receive queue's memory: nonzero while data (or a FIN) waits.
+        // SO_MEMINFO's first 32-bit word is the receive queue's memory: nonzero while data (or a
+        // FIN) waits. NIO reads the option into a word wider than 32 bits, so the second word (the
+        // receive buffer's size) comes with it and must not be read as part of the first.
         guard let options = context?.channel.syncOptions,
-            let queued = try? options.getOption(.socketOption(.init(rawValue: 55 /* SO_MEMINFO */)))
+            let meminfo = try? options.getOption(.socketOption(.init(rawValue: 55 /* SO_MEMINFO */)))
         else { return false }
-        return queued != 0
+        return withUnsafeBytes(of: meminfo) { $0.load(as: UInt32.self) } != 0
         #else
         return false
         #endif
     }
+
+    // MARK: - Called by the runner
+
+    func begin(_ link: AttemptLink, requestIsHEAD: Bool, dechunk: Bool, limits: HeadLimits) {
+        self.link = link
+        requestWasHEAD = requestIsHEAD
+        self.dechunk = dechunk
+        self.limits = limits
+        interimResponses = 0
+        framer = MessageFramer(maxHeadBytes: limits.maxHeadBytes)
+        unread = nil
+    }
+
+    func detach() { link = nil }
 
     func write(_ bytes: ByteBuffer) {
         context?.write(wrapOutboundOut(bytes), promise: nil)
@@ -78,7 +78,7 @@ final class NodeConnection: ChannelDuplexHandler {
     func close() {
         guard !closed else { return }
         closed = true
-        attempt = nil
+        link = nil
         context?.close(promise: nil)
     }
 
@@ -86,7 +86,7 @@ final class NodeConnection: ChannelDuplexHandler {
     /// (bandwidth pacing, or a client that is full again).
     func resumeReads() {
         guard readPending, let context else { return }
-        if let attempt, !attempt.exchange.clientCanTakeBytes(from: attempt) { return }
+        if let link, !link.runner.nodeMayRead(link) { return }
         readPending = false
         context.read()
     }
@@ -99,7 +99,7 @@ final class NodeConnection: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var input = unwrapInboundIn(data)
-        guard attempt != nil else {
+        guard link != nil else {
             // A node must not speak unasked; this connection's framing can no longer be trusted.
             close()
             return
@@ -109,126 +109,99 @@ final class NodeConnection: ChannelDuplexHandler {
             pending.writeBuffer(&input)
             input = pending
         }
-        while input.readableBytes > 0, let attempt {
-            let exchange = attempt.exchange
-            if var tracker = responseBody {
-                guard let n = take(&tracker, from: &input, to: attempt) else { return }
-                responseBody = tracker
-                _ = n
-                if tracker.isComplete {
-                    responseBody = nil
-                    // Bytes beyond the response: the node broke framing; do not reuse the connection.
-                    if input.readableBytes > 0 { reusable = false }
-                    exchange.nodeEnd(attempt)
-                    return
-                }
-                continue
+        while input.readableBytes > 0, let link {
+            var pieces: [Range<Int>] = []
+            let dechunking = dechunk
+            let step: Result<MessageFramer.Step, HTTP1Error> = input.withUnsafeReadableBytes { b in
+                Result { () throws(HTTP1Error) in try framer.read(b) { if dechunking { pieces.append($0) } } }
             }
-            let end = input.withUnsafeReadableBytes { HeadScanner.endOfHead($0, from: max(0, scannedTo - 3)) }
-            guard let end else {
-                guard input.readableBytes <= limits.maxHeadBytes else {
-                    fail(.malformedResponse)
-                    return
-                }
-                scannedTo = input.readableBytes
+            switch step {
+            case .failure:
+                fail(.malformedResponse)
+                return
+            case .success(.needMore):
                 unread = input
                 return
-            }
-            scannedTo = 0
-            guard end <= limits.maxHeadBytes else {
-                fail(.malformedResponse)
-                return
-            }
-            let headBytes = input.readSlice(length: end)!
-            let limits = self.limits
-            let parsed: Result<ResponseHead, HTTP1Error> = headBytes.withUnsafeReadableBytes { b in
-                Result { () throws(HTTP1Error) in try ResponseHead.parse(b, limits: limits) }
-            }
-            guard case .success(let head) = parsed, !head.isSwitchingProtocols else {
-                fail(.malformedResponse)
-                return
-            }
-            if head.isInterim {
-                interimResponses += 1
-                guard interimResponses <= HTTPConfig.maxInterimResponses else {
-                    fail(.malformedResponse)
+            case .success(.body(let taken, let complete)):
+                deliver(&input, taken: taken, pieces: pieces, to: link)
+                if complete {
+                    // Bytes beyond the response: the node broke framing; do not reuse the connection.
+                    if input.readableBytes > 0 { reusable = false }
+                    if self.link === link { link.runner.nodeEnd(link) }
                     return
                 }
-                exchange.nodeInterim(attempt, head, headBytes)
-                continue
-            }
-            if !head.keepAlive { reusable = false }
-            let framing = head.bodyFraming(requestWasHEAD: requestWasHEAD)
-            if framing == .untilClose { reusable = false }
-            // The start of the body usually came in the same read: hand it over with the head, so the
-            // exchange can send both in one write.
-            var tracker = BodyTracker(framing)
-            var firstBody: ByteBuffer?
-            let dechunking = dechunk && framing == .chunked
-            if input.readableBytes > 0 && !tracker.isComplete && !dechunking {
-                let taken: Result<Int, HTTP1Error> = input.withUnsafeReadableBytes { b in
-                    Result { () throws(HTTP1Error) in try tracker.consume(b) }
-                }
-                guard case .success(let n) = taken else {
-                    fail(.malformedResponse)
+            case .success(.head(let length)):
+                let headBytes = input.readSlice(length: length)!
+                switch readHead(headBytes, link: link) {
+                case .failed:
+                    return
+                case .interim:
+                    continue  // the final head follows
+                case .final:
+                    guard !framer.inBody else { continue }
+                    // No body (HEAD, 204, 304, a zero length): the response is complete.
+                    if input.readableBytes > 0 { reusable = false }
+                    if self.link === link { link.runner.nodeEnd(link) }
                     return
                 }
-                if n > 0 { firstBody = input.readSlice(length: n)! }
             }
-            exchange.nodeHead(attempt, head, headBytes, framing: framing, firstBody: firstBody)
-            if dechunking, self.attempt === attempt, input.readableBytes > 0 {
-                guard take(&tracker, from: &input, to: attempt) != nil else { return }
-            }
-            if tracker.isComplete {
-                if input.readableBytes > 0 { reusable = false }
-                if self.attempt === attempt { exchange.nodeEnd(attempt) }
-                return
-            }
-            responseBody = tracker
         }
     }
 
-    /// Body bytes of the response (de-chunked for an HTTP/1.0 client) go to the exchange; nil when
-    /// the framing broke (the attempt has failed).
-    private func take(_ tracker: inout BodyTracker, from input: inout ByteBuffer, to attempt: Attempt) -> Int? {
-        let exchange = attempt.exchange
+    private enum HeadRead { case failed, interim, final }
+
+    /// Parses a head and tells the runner.
+    private func readHead(_ headBytes: ByteBuffer, link: AttemptLink) -> HeadRead {
+        let limits = self.limits
+        let parsed: Result<ResponseHead, HTTP1Error> = headBytes.withUnsafeReadableBytes { b in
+            Result { () throws(HTTP1Error) in try ResponseHead.parse(b, limits: limits) }
+        }
+        guard case .success(let head) = parsed, !head.isSwitchingProtocols else {
+            fail(.malformedResponse)
+            return .failed
+        }
+        if head.isInterim {
+            interimResponses += 1
+            guard interimResponses <= HTTPConfig.maxInterimResponses else {
+                fail(.malformedResponse)
+                return .failed
+            }
+            link.runner.nodeInterim(link, head, headBytes)
+            return self.link === link ? .interim : .failed
+        }
+        if !head.keepAlive { reusable = false }
+        let framing = head.bodyFraming(requestWasHEAD: requestWasHEAD)
+        if framing == .untilClose { reusable = false }
+        framer.expectBody(framing)
+        link.runner.nodeHead(link, head, headBytes, framing: framing)
+        return self.link === link ? .final : .failed
+    }
+
+    /// Body bytes of the response go to the runner: as they came, or (for an HTTP/1.0 client)
+    /// only the data of a chunked body, without its framing.
+    private func deliver(_ input: inout ByteBuffer, taken: Int, pieces: [Range<Int>], to link: AttemptLink) {
+        guard taken > 0 else { return }
         if dechunk {
             let start = input.readerIndex
-            var pieces: [Range<Int>] = []
-            let taken: Result<Int, HTTP1Error> = input.withUnsafeReadableBytes { b in
-                Result { () throws(HTTP1Error) in try tracker.consume(b) { pieces.append($0) } }
+            for piece in pieces where self.link === link && !piece.isEmpty {
+                link.runner.nodeBody(link, input.getSlice(at: start + piece.lowerBound, length: piece.count)!)
             }
-            guard case .success(let n) = taken else {
-                fail(.malformedResponse)
-                return nil
-            }
-            for piece in pieces where self.attempt === attempt {
-                exchange.nodeBody(attempt, input.getSlice(at: start + piece.lowerBound, length: piece.count)!)
-            }
-            input.moveReaderIndex(forwardBy: n)
-            return n
+            input.moveReaderIndex(forwardBy: taken)
+            return
         }
-        let taken: Result<Int, HTTP1Error> = input.withUnsafeReadableBytes { b in
-            Result { () throws(HTTP1Error) in try tracker.consume(b) }
-        }
-        guard case .success(let n) = taken else {
-            fail(.malformedResponse)
-            return nil
-        }
-        if n > 0 { exchange.nodeBody(attempt, input.readSlice(length: n)!) }
-        return n
+        link.runner.nodeBody(link, input.readSlice(length: taken)!)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        attempt?.exchange.nodeReadComplete()
+        link?.runner.nodeReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { attempt?.exchange.nodeBecameWritable() }
+        if context.channel.isWritable { link?.runner.nodeBecameWritable() }
     }
 
     func read(context: ChannelHandlerContext) {
-        if let attempt, !attempt.exchange.clientCanTakeBytes(from: attempt) {
+        if let link, !link.runner.nodeMayRead(link) {
             readPending = true
         } else {
             context.read()
@@ -236,17 +209,17 @@ final class NodeConnection: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        fail(.io(error))
+        fail(.io("\(error)"))
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
-        if let attempt, responseBody?.endsAtClose == true {
+        if let link, framer.endsAtClose {
             // A response framed by the end of the connection has ended cleanly.
-            responseBody = nil
-            attempt.exchange.nodeEnd(attempt)
-        } else if attempt != nil {
+            framer.reset()
+            link.runner.nodeEnd(link)
+        } else if link != nil {
             fail(.closedByNode)
         } else {
             pool.forget(self)
@@ -255,36 +228,9 @@ final class NodeConnection: ChannelDuplexHandler {
 
     private func fail(_ failure: NodeFailure) {
         reusable = false
-        guard let attempt else { return }
-        self.attempt = nil
-        attempt.exchange.nodeFailed(attempt, failure)
+        guard let link else { return }
+        self.link = nil
+        link.runner.nodeFailed(link, failure)
         close()
-    }
-}
-
-enum NodeFailure: Error, CustomStringConvertible {
-    case connect(Error)
-    case closedByNode
-    case malformedResponse
-    case io(Error)
-    case timeout(String)
-
-    var description: String {
-        switch self {
-        case .connect(let e): "connect: \(e)"
-        case .closedByNode: "the node closed the connection"
-        case .malformedResponse: "the node's response was not valid HTTP/1.1"
-        case .io(let e): "\(e)"
-        case .timeout(let what): what
-        }
-    }
-
-    /// How health and retry policy see this failure.
-    var outcome: AttemptOutcome {
-        switch self {
-        case .connect: .connectFailed
-        case .timeout: .timeout
-        case .closedByNode, .malformedResponse, .io: .reset
-        }
     }
 }

@@ -1,16 +1,17 @@
 import Logging
 import NIOCore
-import NIOPosix
 
 /// One worker's keep-alive connections to the storage nodes, most recently used first (the warmest
 /// connection is reused, cold ones age out). Loop-confined: only its worker's event loop calls it.
 final class NodePool {
     private let eventLoop: EventLoop
+    private let connector: NodeConnector
     /// Idle connections per node, indexed by `BackendRuntime.slot`.
     private var idle: [[NodeConnection]] = []
 
-    init(eventLoop: EventLoop) {
+    init(eventLoop: EventLoop, connector: NodeConnector) {
         self.eventLoop = eventLoop
+        self.connector = connector
     }
 
     /// A live idle connection to `backend`, if one is parked here.
@@ -52,19 +53,7 @@ final class NodePool {
     func connect(to backend: BackendRuntime, timeout: TimeAmount) -> (NodeConnection, EventLoopFuture<Channel>) {
         let handler = NodeConnection(backend: backend, pool: self)
         let bound = NIOLoopBound(handler, eventLoop: eventLoop)
-        let future = ClientBootstrap(group: eventLoop)
-            .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.recvAllocator, value: ChannelTuning.upstreamRead)
-            .channelOption(.writeBufferWaterMark, value: ChannelTuning.writeWatermarks)
-            .channelOption(.maxMessagesPerRead, value: ChannelTuning.maxMessagesPerRead)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(bound.value)
-                }
-            }
-            .connect(to: backend.address)
-        return (handler, future)
+        return (handler, connector.connect(to: backend, on: eventLoop, timeout: timeout) { bound.value })
     }
 
     func closeAll() {

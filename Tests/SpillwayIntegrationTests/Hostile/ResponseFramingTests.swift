@@ -69,23 +69,43 @@ struct ResponseFramingTests {
     }
 
     @Test func bytesAfterACompleteResponseNeverReachTheNextRequest() throws {
-        // The node answers, then 50 ms later sends a response nobody asked for. The client's second
-        // request must get a real answer from the node, not the stray one.
+        // The node answers, then 50 ms later sends a response nobody asked for: the parked
+        // connection is closed, and the client's next request gets a real answer.
         try node.reset()
         try node.script([.init(raw: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst", then: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil", delayMillis: 50)])
         let connection = try RawConnection(port: gateway.port)
         connection.send("GET /b/one HTTP/1.1\r\nHost: x\r\n\r\n")
-        let first = connection.responses(1, idle: 3)
-        #expect(first.first?.bodyText == "first")
+        #expect(connection.responses(1, idle: 3).first?.bodyText == "first")
         usleep(200_000)
         connection.send("GET /b/two HTTP/1.1\r\nHost: x\r\n\r\n")
-        let second = connection.responses(1, idle: 3)
-        #expect(second.first?.bodyText == "seen GET /b/two\n")
-        // Pipelined: the second request is taken as soon as the first answer is out.
-        try node.script([.init(raw: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst", then: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil", delayMillis: 0)])
-        let pipelined = try RawConnection(port: gateway.port)
-        pipelined.send("GET /b/one HTTP/1.1\r\nHost: x\r\n\r\nGET /b/two HTTP/1.1\r\nHost: x\r\n\r\n")
-        let both = pipelined.responses(2, idle: 3)
-        #expect(both.map(\.bodyText) == ["first", "seen GET /b/two\n"])
+        #expect(connection.responses(1, idle: 3).first?.bodyText == "seen GET /b/two\n")
+    }
+
+    @Test func aConnectionWithUnreadBytesIsNotReused() throws {
+        // The stray response comes in the same write as the real one, which fills exactly the
+        // gateway's first read (8 KiB): when the real one ends, the stray bytes wait unread in the
+        // socket, and the pipelined second request must not be sent on that connection.
+        let body = { (n: Int) in String(repeating: "a", count: n) }
+        func head(_ length: Int) -> String { "HTTP/1.1 200 OK\r\nContent-Length: \(length)\r\n\r\n" }
+        let length = 8192 - head(8000).utf8.count
+        try node.reset()
+        try node.script([.init(raw: head(length) + body(length) + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil")])
+        let connection = try RawConnection(port: gateway.port)
+        connection.send("GET /b/one HTTP/1.1\r\nHost: x\r\n\r\nGET /b/two HTTP/1.1\r\nHost: x\r\n\r\n")
+        let both = connection.responses(2, idle: 3)
+        #expect(both.map(\.bodyText) == [body(length), "seen GET /b/two\n"])
+    }
+
+    @Test func aHealthyKeepAliveConnectionIsReused() async throws {
+        // The guard against poisoned connections must not cost the reuse of healthy ones.
+        let gateway = try gatewayInFront(of: [node], extra: "admin: { listen: 127.0.0.1:0, token: t }")
+        let connection = try RawConnection(port: gateway.port)
+        for i in 0..<20 {
+            connection.send("GET /b/\(i) HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(connection.responses(1).first?.status == 200)
+        }
+        let metrics = try await Admin(base: try #require(gateway.adminEndpoint), token: "t").metrics()
+        #expect(metrics.sum("spillway_node_connections_opened_total") == 1)
+        #expect(metrics.sum("spillway_node_connections_reused_total") == 19)
     }
 }

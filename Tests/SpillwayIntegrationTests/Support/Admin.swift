@@ -81,3 +81,31 @@ struct Metrics: Sendable {
 
     func has(_ name: String) -> Bool { samples.contains { $0.name == name } }
 }
+
+extension Gateway {
+    /// The gateway's `/metrics` now (it needs an admin listener: `admin:` or `--admin`).
+    func metrics() throws -> Metrics { Metrics(text: try adminGET("/metrics")) }
+
+    /// The gateway's `/api/status` now (reading needs no token unless one is configured).
+    func status(token: String? = nil) throws -> JSON { try JSON(parsing: try adminGET("/api/status", token: token)) }
+
+    private func adminGET(_ path: String, token: String? = nil) throws -> String {
+        guard let base = adminEndpoint else { throw GatewayError.didNotStart("no admin listener:\n\(log)") }
+        var request = URLRequest(url: URL(string: base + path)!, timeoutInterval: 10)
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: Result<String, Error> = .success("")
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            if let error {
+                result = .failure(error)
+            } else if let http = response as? HTTPURLResponse, http.statusCode != 200 {
+                result = .failure(AdminError.refused(path, http.statusCode, String(decoding: data ?? Data(), as: UTF8.self)))
+            } else {
+                result = .success(String(decoding: data ?? Data(), as: UTF8.self))
+            }
+            done.signal()
+        }.resume()
+        done.wait()
+        return try result.get()
+    }
+}

@@ -1,0 +1,275 @@
+import Logging
+import NIOCore
+import SpillwayConfig
+import SpillwayExchange
+import SpillwayHTTP1
+import SpillwayPolicy
+import SpillwayS3
+
+/// Runs one request's `ExchangeMachine` on its client connection's event loop. The sockets report
+/// to it (client body, node head, a deadline); it tells the machine, with the time, and does what
+/// the machine says (`ExchangeRunner+Actions`). It holds the bytes, the attempts' connections and
+/// the calls into shared state (pools, limits, telemetry), and decides nothing itself.
+///
+/// Node connections share the client's event loop, so bytes move by function call, as slices of
+/// the buffers they arrived in.
+final class ExchangeRunner {
+    let context: RequestContext
+    let worker: Worker
+    let sink: ResponseSink
+    let source: RequestSource
+    var machine: ExchangeMachine
+    var upstream: PassThroughRequest
+    /// The live attempts' links to their nodes (at most two: an attempt and its hedge).
+    var links = AttemptLinks()
+    /// Body bytes kept for a resend, and those not yet sent (no attempt could take them yet).
+    var replay: CircularBuffer<ByteBuffer>?
+    var unsent: CircularBuffer<ByteBuffer>?
+    /// Response bytes held by read pacing until their bytes are paid for.
+    var held: CircularBuffer<ByteBuffer>?
+    /// The response head, written with the first body bytes in one buffer when they are small.
+    var pendingHead: ByteBuffer?
+    var chain: ChunkSignatureVerifier?
+    var ticket: Protection.Ticket?
+    var queueWait: (pool: PoolRuntime, id: UInt64)?
+    /// The node answered with an error: its S3 code is read from the body as it passes.
+    var sniffsErrorCode = false
+    var nodeErrorCode: String?
+    private var recorded = false
+    lazy var requestID = worker.nextRequestID()
+
+    init(context: RequestContext, worker: Worker, client: ClientConnection, now: NIODeadline) {
+        self.context = context
+        self.worker = worker
+        self.sink = client
+        self.source = client
+        let plan = context.plan()
+        let hedgeDelay = plan.isRead && !plan.hasBody ? context.pools[0].hedgeDelay(at: Moment(now)) : nil
+        machine = ExchangeMachine(plan: plan, hedgeDelay: hedgeDelay, at: Moment(now))
+        upstream = PassThroughRequest(forwarded: context.forwardHead)
+        if machine.keepsBodyForReplay { replay = CircularBuffer(initialCapacity: 4) }
+    }
+
+    var now: NIODeadline { worker.eventLoop.now }
+
+    // MARK: - Start
+
+    /// Verifies the signature and admits the request, then hands the verdict to the machine.
+    func start() {
+        let now = self.now
+        let verdict = admit(at: Moment(now))
+        if case .admitted = verdict { context.pools[0].depositRetryBudget(at: Moment(now)) }
+        run(machine.start(verdict, limited: context.protection.isActive, at: Moment(now)), at: now)
+    }
+
+    private func admit(at now: Moment) -> ExchangeVerdict {
+        if context.ambiguousCredential { return .refused(refusal(.malformed("the credential is given twice"), at: now)) }
+        if context.protection.config.identity.verifySignatures {
+            switch SignatureCheck.verify(context, at: WallClock.millis() / 1000) {
+            case .success(let verified):
+                // The tenant charged is the tenant verified.
+                guard context.claimedKey.map({ $0 == verified.accessKey }) ?? false else {
+                    return .refused(refusal(.malformed("the credential is ambiguous"), at: now))
+                }
+                chain = verified.streaming
+            case .failure(let failure):
+                return .refused(refusal(failure, at: now))
+            }
+        }
+        guard context.protection.isActive else { return .admitted(pacesReads: false, pacesWrites: false) }
+        let protection = context.protection
+        switch protection.admit(context.identity, operation: context.request.operation.operationClass, bucket: context.request.bucket, at: now) {
+        case .shed(let retryAfter, let reason):
+            if let held = worker.shedLog.admit(at: now) {
+                worker.logger.info(
+                    "request shed",
+                    metadata: [
+                        "request-id": "\(requestID)", "tenant": "\(context.identity.tenant)", "class": "\(context.identity.className)",
+                        "why": "\(reason)", "unlogged-since": "\(held)",
+                    ])
+            }
+            let seconds = max(1, Int(retryAfter.seconds.rounded(.up)))
+            return .shed(S3Error(.slowDown, "Please reduce your request rate: \(reason).", retryAfterSeconds: seconds))
+        case .admitted(let ticket):
+            self.ticket = ticket
+            return .admitted(pacesReads: protection.paces(ticket, .read), pacesWrites: protection.paces(ticket, .write))
+        }
+    }
+
+    private func refusal(_ failure: SigV4Verifier.Failure, at now: Moment) -> S3Error {
+        if let held = worker.refusalLog.admit(at: now) {
+            worker.logger.notice(
+                "request refused at the edge",
+                metadata: ["request-id": "\(requestID)", "tenant": "\(context.identity.tenant)", "why": "\(failure)", "unlogged-since": "\(held)"])
+        }
+        return failure.error
+    }
+
+    // MARK: - The client's side
+
+    /// Body bytes from the client; `last` when they end the request's framing.
+    func clientBody(_ bytes: ByteBuffer, last: Bool) {
+        let now = self.now
+        var check = ExchangeMachine.ChainCheck.ok
+        if chain != nil {
+            let sound = bytes.withUnsafeReadableBytes { b in (try? chain!.consume(b)) != nil }
+            check = !sound ? .badSignature : last && !chain!.isComplete ? .cutShort : .ok
+        }
+        var pace: Duration?
+        if machine.pacesWrites, let ticket {
+            pace = context.protection.pace(ticket, .write, bytes: bytes.readableBytes, at: Moment(now))
+        }
+        let action = machine.clientBody(bytes.readableBytes, last: last, chain: check, paceDelay: pace, at: Moment(now))
+        run(action, at: now, body: bytes)
+    }
+
+    func clientEnd() { run(machine.clientEnd(at: Moment(now)), at: now) }
+
+    func clientReadComplete() {
+        if let target = machine.bodyTarget { links[target]?.connection?.flush() }
+    }
+
+    func clientBrokeFraming() { run(machine.clientBrokeFraming(at: Moment(now)), at: now) }
+
+    func clientClosed() { run(machine.clientClosed(at: Moment(now)), at: now) }
+
+    func sinkBecameWritable() { links.forEach { $0.connection?.resumeReads() } }
+
+    /// Whether the client connection should read now.
+    var wantsClientBytes: Bool {
+        machine.wantsClientBytes(targetWritable: machine.bodyTarget.flatMap { links[$0]?.connection?.isWritable } ?? false)
+    }
+
+    var isResponding: Bool { machine.isResponding }
+
+    // MARK: - The node's side
+
+    func nodeInterim(_ link: AttemptLink, _ head: ResponseHead, _ bytes: ByteBuffer) {
+        run(machine.nodeInterim(link.id, status: head.status, at: Moment(now)), at: now, response: (head, bytes))
+    }
+
+    func nodeHead(_ link: AttemptLink, _ head: ResponseHead, _ bytes: ByteBuffer, framing: BodyFraming) {
+        let now = self.now
+        let response = NodeResponse(
+            status: head.status, framing: framing, contentLength: head.contentLength, hasETag: head.etag != nil,
+            contentRange: head.contentRange, retryAfterSeconds: head.retryAfterSeconds)
+        run(machine.nodeHead(link.id, response, at: Moment(now)), at: now, response: (head, bytes))
+    }
+
+    func nodeBody(_ link: AttemptLink, _ bytes: ByteBuffer) {
+        let now = self.now
+        var pace: Duration?
+        if machine.pacesReads, let ticket {
+            pace = context.protection.pace(ticket, .read, bytes: bytes.readableBytes, at: Moment(now))
+        }
+        if sniffsErrorCode {
+            // One look, at the first piece of the body: S3 puts the code in its first bytes.
+            nodeErrorCode = bytes.withUnsafeReadableBytes { ErrorCodeSniffer.code(in: $0) }
+            sniffsErrorCode = false
+        }
+        run(machine.nodeBody(link.id, bytes.readableBytes, paceDelay: pace, at: Moment(now)), at: now, body: bytes)
+    }
+
+    func nodeEnd(_ link: AttemptLink) { run(machine.nodeEnd(link.id, at: Moment(now)), at: now) }
+
+    func nodeFailed(_ link: AttemptLink, _ failure: NodeFailure) {
+        if case .connect = failure {
+            worker.logger.warning(
+                "cannot connect to storage node",
+                metadata: ["node": "\(link.backend.url)", "pool": "\(link.pool.name)", "error": "\(failure)"])
+        }
+        run(machine.attemptFailed(link.id, failure, at: Moment(now)), at: now)
+    }
+
+    func nodeReadComplete() {
+        flushPendingHead()
+        sink.flush()
+    }
+
+    func nodeBecameWritable() { source.resumeReads() }
+
+    /// Whether `link`'s node connection may read now (only the attempt streaming to the client
+    /// waits for it).
+    func nodeMayRead(_ link: AttemptLink) -> Bool { machine.nodeMayRead(link.id, clientWritable: sink.isWritable) }
+
+    // MARK: - Deadlines
+
+    /// Enforces every deadline that is due, and returns the next one (nil: none armed).
+    func checkDeadlines() -> NIODeadline? {
+        var rounds = 0
+        while rounds < 16 {
+            rounds += 1
+            let now = self.now
+            let target = machine.bodyTarget.flatMap { links[$0]?.connection?.isWritable } ?? false
+            let action = machine.tick(at: Moment(now), sockets: .init(clientWritable: sink.isWritable, targetWritable: target))
+            if action == .none { break }
+            run(action, at: now)
+        }
+        return machine.nextDeadline.map { NIODeadline.uptimeNanoseconds($0.nanoseconds) }
+    }
+
+    // MARK: - The end
+
+    /// Reports the request to metrics, status counters, the access log and the trace, exactly once.
+    func record(at now: NIODeadline) {
+        guard !recorded else { return }
+        recorded = true
+        if let ticket { context.protection.finish(ticket) }
+        ticket = nil
+        let log = machine.log
+        let pool = context.pools[log.cursor]
+        let summary = RequestSummary(context: context, log: log, pools: context.pools, requestID: requestID,
+                                     errorCode: log.errorCode ?? nodeErrorCode, poolName: pool.name, now: now)
+        worker.telemetry.record(summary, slot: context.traffic)
+        context.span?.finish(summary)
+    }
+}
+
+/// One attempt's hold on a node: which pool and node it reserved (given back exactly once), and
+/// the connection it uses. The node connection reports to the runner through it.
+final class AttemptLink {
+    let id: AttemptID
+    let runner: ExchangeRunner
+    let pool: PoolRuntime
+    let node: Int
+    var connection: NodeConnection?
+    /// The node's in-flight count was lowered for this attempt.
+    var released = false
+
+    init(id: AttemptID, runner: ExchangeRunner, pool: PoolRuntime, node: Int) {
+        self.id = id
+        self.runner = runner
+        self.pool = pool
+        self.node = node
+    }
+
+    var backend: BackendRuntime { pool.backends[node] }
+}
+
+/// The live links of an exchange: at most two, kept in two slots so a request builds no array.
+struct AttemptLinks {
+    private var a: AttemptLink?
+    private var b: AttemptLink?
+
+    subscript(id: AttemptID) -> AttemptLink? { a?.id == id ? a : b?.id == id ? b : nil }
+
+    mutating func insert(_ link: AttemptLink) {
+        if a == nil { a = link } else { b = link }
+    }
+
+    mutating func remove(_ id: AttemptID) -> AttemptLink? {
+        if a?.id == id { defer { a = nil }; return a }
+        if b?.id == id { defer { b = nil }; return b }
+        return nil
+    }
+
+    mutating func removeAll() -> (AttemptLink?, AttemptLink?) {
+        defer { a = nil; b = nil }
+        return (a, b)
+    }
+
+    func forEach(_ body: (AttemptLink) -> Void) {
+        if let a { body(a) }
+        if let b { body(b) }
+    }
+}
