@@ -11,9 +11,6 @@ public struct RouteTable: Sendable {
         /// The priority class the route gives its requests, if it names one.
         public let priorityClass: String?
         let bucketIsGlob: Bool
-
-        /// The primary pool.
-        public var poolIndex: Int { poolIndices[0] }
     }
 
     public let entries: [Entry]

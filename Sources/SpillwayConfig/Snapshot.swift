@@ -1,6 +1,5 @@
 import SpillwayPolicy
 import SpillwayS3
-import Synchronization
 
 /// The immutable, compiled form of one config version. A request loads one snapshot when its head
 /// arrives and keeps it to the end, so a reload never changes the rules under a request in flight.
@@ -18,15 +17,4 @@ public final class Snapshot: Sendable {
             routes: config.routes, defaultPool: config.defaultPool, poolNames: config.pools.map(\.name),
             timeouts: config.timeouts)
     }
-}
-
-/// Holds the current snapshot; readers take it with one uncontended lock, writers swap it whole.
-public final class SnapshotStore: Sendable {
-    private let current: Mutex<Snapshot>
-
-    public init(_ first: Snapshot) { current = Mutex(first) }
-
-    public func load() -> Snapshot { current.withLock { $0 } }
-
-    public func publish(_ next: Snapshot) { current.withLock { $0 = next } }
 }

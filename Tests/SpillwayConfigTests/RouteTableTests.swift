@@ -32,8 +32,8 @@ struct RouteTableTests {
         let shards = route(.get, "/train/shards/1")
         #expect(shards.timeouts.firstByte == .seconds(5))
         #expect(shards.timeouts.connect == Timeouts().connect)
-        #expect(shards.poolIndex == 0)
-        #expect(route(.put, "/ckpt-1/x").poolIndex == 1)
+        #expect(shards.poolIndices == [0])
+        #expect(route(.put, "/ckpt-1/x").poolIndices == [1])
     }
 
     @Test func bucketConditionsNeverMatchServiceLevelRequests() {

@@ -36,12 +36,6 @@ final class Protection: Sendable {
         Protection(config: config, fleet: fleet, logger: logger, state: shared)
     }
 
-    struct Counts: Sendable, Equatable {
-        var admitted = 0
-        var queued = 0
-        var shed = 0
-    }
-
     fileprivate struct Usage: Sendable {
         var limits: LimitsConfig
         var rates: [S3OperationClass: TokenBucket] = [:]
@@ -64,7 +58,6 @@ final class Protection: Sendable {
         var tenants: [String: Usage] = [:]
         var buckets: [String: Usage] = [:]  // by bucket pattern, so a reload keeps them
         var connections: [String: Int] = [:]
-        var counts: [String: Counts] = [:]  // "tenant|class"
     }
 
     /// The usage, in-flight counts and counters: shared with the `Protection` a reload replaces, so
@@ -109,7 +102,6 @@ final class Protection: Sendable {
         let rule = ruleIndex.map { config.buckets[$0].bucket }
         let globalRate = who.limits.global ? who.limits.requestsPerSecond[operation] : nil
         if let globalRate, let fleet, !fleet.take(tenant: who.tenant, operation: operation, ratePerSecond: globalRate, at: now) {
-            count(who, \.shed)
             return .shed(retryAfter: .seconds(1), reason: "tenant \(who.tenant) is over its fleet-wide \(operation.rawValue) rate")
         }
         let decision: Admission = shared.mutex.withLock { s in
@@ -150,10 +142,6 @@ final class Protection: Sendable {
             s.tenants[who.tenant] = tenant
             if let rule, let bucketUsage { s.buckets[rule] = bucketUsage }
             return .admitted(Ticket(tenant: who.tenant, bucketRule: rule))
-        }
-        switch decision {
-        case .admitted: count(who, \.admitted)
-        case .shed: count(who, \.shed)
         }
         return decision
     }
@@ -208,22 +196,5 @@ final class Protection: Sendable {
             let n = (s.connections[address] ?? 1) - 1
             s.connections[address] = n > 0 ? n : nil
         }
-    }
-
-    func countQueued(_ who: Identity) { count(who, \.queued) }
-    func countShed(_ who: Identity) { count(who, \.shed) }
-
-    /// Admitted, queued and shed requests per tenant and class.
-    func counts() -> [(tenant: String, className: String, counts: Counts)] {
-        shared.mutex.withLock { s in
-            s.counts.map { key, value in
-                let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
-                return (parts[0], parts.count > 1 ? parts[1] : "", value)
-            }.sorted { $0.tenant < $1.tenant }
-        }
-    }
-
-    private func count(_ who: Identity, _ field: WritableKeyPath<Counts, Int>) {
-        shared.mutex.withLock { s in s.counts[who.tenant + "|" + who.className, default: Counts()][keyPath: field] += 1 }
     }
 }
