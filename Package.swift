@@ -87,6 +87,15 @@ let package = Package(
         .testTarget(
             name: "SpillwayTracingTests",
             dependencies: ["SpillwayTracing", .product(name: "Tracing", package: "swift-distributed-tracing")]),
+        // The data plane: the exchange's machine event by event, and its runner on EmbeddedChannels.
+        .testTarget(
+            name: "SpillwayProxyTests",
+            dependencies: [
+                "SpillwayExchange", "SpillwayProxy", "SpillwayConfig", "SpillwayPolicy", "SpillwayHTTP1", "SpillwayS3",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "SpillwayIntegrationTests", dependencies: [], resources: []),
     ]
 )

@@ -167,6 +167,13 @@ public struct ExchangeLog: Sendable, Equatable {
         public var kind: AttemptKind
         /// Whether it reused a parked connection (nil: it never got one).
         public var reused: Bool?
+
+        public init(cursor: Int, node: Int, kind: AttemptKind, reused: Bool?) {
+            self.cursor = cursor
+            self.node = node
+            self.kind = kind
+            self.reused = reused
+        }
     }
 
     public var attempts: [Attempt] = []

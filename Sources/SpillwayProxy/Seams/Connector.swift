@@ -9,6 +9,10 @@ protocol NodeConnector: Sendable {
     func connect(
         to backend: BackendRuntime, on loop: EventLoop, timeout: TimeAmount, handler: @escaping @Sendable () -> ChannelHandler
     ) -> EventLoopFuture<Channel>
+
+    /// Whether the peer sent bytes on `channel` that nobody has read yet: a parked connection with
+    /// any is poisoned (they would be taken for the next response) and must not be reused.
+    func hasUnreadBytes(_ channel: Channel) -> Bool
 }
 
 /// Plain TCP, with the data plane's buffer sizes and watermarks.
@@ -26,5 +30,19 @@ struct PlainConnector: NodeConnector {
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler()) }
             }
             .connect(to: backend.address)
+    }
+
+    func hasUnreadBytes(_ channel: Channel) -> Bool {
+        #if os(Linux)
+        // SO_MEMINFO's first 32-bit word is the receive queue's memory: nonzero while data (or a
+        // FIN) waits. NIO reads the option into a word wider than 32 bits, so the second word (the
+        // receive buffer's size) comes with it and must not be read as part of the first.
+        guard let options = channel.syncOptions,
+            let meminfo = try? options.getOption(.socketOption(.init(rawValue: 55 /* SO_MEMINFO */)))
+        else { return false }
+        return withUnsafeBytes(of: meminfo) { $0.load(as: UInt32.self) } != 0
+        #else
+        return false
+        #endif
     }
 }

@@ -39,21 +39,8 @@ final class NodeConnection: ChannelDuplexHandler {
     var isUsable: Bool { !closed && reusable && context?.channel.isActive == true }
     var isWritable: Bool { context?.channel.isWritable ?? false }
 
-    /// Bytes the node sent after its last response that NIO has not read yet: a parked connection
-    /// with any is poisoned (they would be taken for the next response) and must not be reused.
-    var hasUnreadBytes: Bool {
-        #if os(Linux)
-        // SO_MEMINFO's first 32-bit word is the receive queue's memory: nonzero while data (or a
-        // FIN) waits. NIO reads the option into a word wider than 32 bits, so the second word (the
-        // receive buffer's size) comes with it and must not be read as part of the first.
-        guard let options = context?.channel.syncOptions,
-            let meminfo = try? options.getOption(.socketOption(.init(rawValue: 55 /* SO_MEMINFO */)))
-        else { return false }
-        return withUnsafeBytes(of: meminfo) { $0.load(as: UInt32.self) } != 0
-        #else
-        return false
-        #endif
-    }
+    /// The channel, for the connector's check of unread bytes before reuse.
+    var channel: Channel? { context?.channel }
 
     // MARK: - Called by the runner
 

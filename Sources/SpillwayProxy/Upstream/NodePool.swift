@@ -18,7 +18,9 @@ final class NodePool {
     func takeIdle(for backend: BackendRuntime, now: NIODeadline) -> NodeConnection? {
         guard backend.slot < idle.count else { return nil }
         while let connection = idle[backend.slot].popLast() {
-            if connection.isUsable, now - connection.idleSince < ChannelTuning.upstreamIdleLimit, !connection.hasUnreadBytes {
+            if connection.isUsable, now - connection.idleSince < ChannelTuning.upstreamIdleLimit,
+                let channel = connection.channel, !connector.hasUnreadBytes(channel)
+            {
                 return connection
             }
             connection.close()
