@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "SpillwayPolicyTests", dependencies: ["SpillwayPolicy"]),
         .testTarget(name: "SpillwayS3Tests", dependencies: ["SpillwayS3", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "SpillwayHTTP1Tests", dependencies: ["SpillwayHTTP1", "SpillwayRESP"]),
-        .testTarget(name: "SpillwayConfigTests", dependencies: ["SpillwayConfig"]),
+        .testTarget(name: "SpillwayConfigTests", dependencies: ["SpillwayConfig", "SpillwayHTTP1", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "SpillwayControlTests", dependencies: ["SpillwayControl", "SpillwayPolicy"]),
         .testTarget(
             name: "SpillwayTracingTests",

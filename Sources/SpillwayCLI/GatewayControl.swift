@@ -26,8 +26,8 @@ final class GatewayControl: AdminBackend {
         var lastRefusal: String?
     }
 
-    private let applied = Counter(label: "spillway_config_reloads_total", dimensions: [("result", "applied")])
-    private let refused = Counter(label: "spillway_config_reloads_total", dimensions: [("result", "refused")])
+    private let applied = Counter(label: MetricCatalog.configReloads.name, dimensions: MetricCatalog.configReloads.dimensions("applied"))
+    private let refused = Counter(label: MetricCatalog.configReloads.name, dimensions: MetricCatalog.configReloads.dimensions("refused"))
 
     private let server: GatewayServer
     private let path: String?

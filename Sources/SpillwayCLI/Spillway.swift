@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SpillwayConfig
 import SpillwayControl
+import SpillwayPolicy
 import SpillwayProxy
 import SpillwayTracing
 import Tracing
@@ -25,7 +26,7 @@ struct Spillway: AsyncParsableCommand {
               spillway serve --config spillway.yaml
             """,
         version: version,
-        subcommands: [Serve.self, Check.self, Top.self]
+        subcommands: [Serve.self, Check.self, Top.self, ConfigReferenceCommand.self, MetricsReferenceCommand.self]
     )
 }
 
@@ -44,7 +45,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Quick mode: address to listen on, e.g. 127.0.0.1:9000.")
     var listen: String?
 
-    @Option(name: .long, help: "Quick mode: round_robin or least_outstanding (default).")
+    @Option(name: .long, help: "Quick mode: peak_ewma (the default), least_outstanding or round_robin.")
     var balancer: String?
 
     @Option(name: .long, help: "Event-loop threads (default: one per core; overrides the config).")
@@ -200,4 +201,22 @@ struct Check: ParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// Prints the configuration reference from the key declarations (it is the table in docs/configuration.md).
+struct ConfigReferenceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config-reference", abstract: "Print the table of every config key (docs/configuration.md holds it).",
+        shouldDisplay: false)
+
+    func run() { print(ConfigReference.markdown()) }
+}
+
+/// Prints the metrics table from the metric declarations (it is the table in docs/observability.md).
+struct MetricsReferenceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metrics-reference", abstract: "Print the table of every metric (docs/observability.md holds it).",
+        shouldDisplay: false)
+
+    func run() { print(MetricCatalog.markdown()) }
 }

@@ -20,7 +20,7 @@ public struct GatewayConfig: Sendable, Equatable {
 
     public init(
         listen: [HostPort], workers: Int? = nil, virtualHostDomains: [String] = [], timeouts: Timeouts = .init(),
-        drainTimeout: Duration = .seconds(30), pools: [PoolConfig], routes: [RouteConfig] = [], defaultPool: String,
+        drainTimeout: Duration = ConfigKeys.drainTimeout.duration, pools: [PoolConfig], routes: [RouteConfig] = [], defaultPool: String,
         protection: ProtectionConfig = .init()
     ) {
         self.protection = protection
@@ -63,8 +63,9 @@ public struct Timeouts: Sendable, Equatable {
     public var requestHead: Duration
 
     public init(
-        connect: Duration = .seconds(3), firstByte: Duration = .seconds(60), idle: Duration = .seconds(60),
-        clientIdle: Duration = .seconds(120), attempt: Duration = .seconds(3600), requestHead: Duration = .seconds(10)
+        connect: Duration = ConfigKeys.Timeouts.connect.duration, firstByte: Duration = ConfigKeys.Timeouts.firstByte.duration,
+        idle: Duration = ConfigKeys.Timeouts.idle.duration, clientIdle: Duration = ConfigKeys.Timeouts.clientIdle.duration,
+        attempt: Duration = ConfigKeys.Timeouts.attempt.duration, requestHead: Duration = ConfigKeys.Timeouts.requestHead.duration
     ) {
         self.connect = connect
         self.firstByte = firstByte
@@ -79,13 +80,15 @@ public struct Timeouts: Sendable, Equatable {
 /// gateway's memory or a connection without bound.
 public struct HTTPConfig: Sendable, Equatable {
     /// Head size, field count and target length, for client requests and node responses alike.
-    public var head = HeadLimits()
+    public var head = HeadLimits(
+        maxHeadBytes: ConfigKeys.HTTP.maxHeadSize.size, maxHeaders: ConfigKeys.HTTP.maxHeaders.int,
+        maxTargetBytes: ConfigKeys.HTTP.maxTargetLength.size)
     /// Responses to pipelined requests that may wait unsent before the next pipelined request is read.
-    public var maxPipelined = 16
+    public var maxPipelined = ConfigKeys.HTTP.maxPipelined.int
     /// A client sending a body or reading a response, while the gateway waits on it, must move at
     /// least this many bytes a second, averaged over `minRateWindow`.
-    public var minClientRate = 1024
-    public var minRateWindow = Duration.seconds(30)
+    public var minClientRate = ConfigKeys.HTTP.minClientRate.size
+    public var minRateWindow = ConfigKeys.HTTP.minRateWindow.duration
     /// Interim (1xx) responses accepted from a node for one request.
     public static let maxInterimResponses = 8
 
@@ -163,11 +166,11 @@ public struct HealthCheckConfig: Sendable, Equatable {
         method = "HEAD"
         path = "/"
         expect = [100...499]
-        interval = .seconds(5)
-        jitter = .seconds(1)
-        timeout = .seconds(2)
-        rise = 2
-        fall = 3
+        interval = ConfigKeys.Pool.healthInterval.duration
+        jitter = ConfigKeys.Pool.healthJitter.duration
+        timeout = ConfigKeys.Pool.healthTimeout.duration
+        rise = ConfigKeys.Pool.healthRise.int
+        fall = ConfigKeys.Pool.healthFall.int
         switch preset {
         case .minio:
             method = "GET"
@@ -185,35 +188,35 @@ public struct HealthCheckConfig: Sendable, Equatable {
 
 /// Passive health: how real traffic ejects a failing node.
 public struct OutlierConfig: Sendable, Equatable {
-    public var consecutiveFailures = 5
-    public var baseEjection = Duration.seconds(10)
-    public var maxEjection = Duration.seconds(300)
-    public var maxEjectedPercent = 50
+    public var consecutiveFailures = ConfigKeys.Pool.consecutiveFailures.int
+    public var baseEjection = ConfigKeys.Pool.baseEjection.duration
+    public var maxEjection = ConfigKeys.Pool.maxEjection.duration
+    public var maxEjectedPercent = ConfigKeys.Pool.maxEjectedPercent.int
 
     public init() {}
 }
 
 /// Retries: how many, how spaced, within what budget, with how much request body held for replay.
 public struct RetryConfig: Sendable, Equatable {
-    public var maxAttempts = 3
+    public var maxAttempts = ConfigKeys.Pool.maxAttempts.int
     /// Times one download may be continued from another node after its node failed mid-body.
-    public var maxResumes = 3
-    public var budgetPercent = 20
-    public var minPerSecond = 10
-    public var backoffBase = Duration.milliseconds(20)
-    public var backoffMax = Duration.seconds(1)
+    public var maxResumes = ConfigKeys.Pool.maxResumes.int
+    public var budgetPercent = ConfigKeys.Pool.budgetPercent.int
+    public var minPerSecond = ConfigKeys.Pool.minPerSecond.int
+    public var backoffBase = ConfigKeys.Pool.backoffBase.duration
+    public var backoffMax = ConfigKeys.Pool.backoffMax.duration
     /// Request bodies up to this size are held so a write can be retried; larger ones are not replayable.
-    public var replayBufferBytes = 8 * 1024 * 1024
+    public var replayBufferBytes = ConfigKeys.Pool.replayBuffer.size
 
     public init() {}
 }
 
 /// Hedged reads: a second attempt for a GET or HEAD that has not answered by a latency percentile.
 public struct HedgeConfig: Sendable, Equatable {
-    public var enabled = false
-    public var percentile = 95.0
+    public var enabled = ConfigKeys.Pool.hedgeEnabled.bool
+    public var percentile = Double(ConfigKeys.Pool.hedgePercentile.int)
     /// Never hedge sooner than this, whatever the percentile says.
-    public var minDelay = Duration.milliseconds(20)
+    public var minDelay = ConfigKeys.Pool.hedgeMinDelay.duration
 
     public init() {}
 }
@@ -231,7 +234,7 @@ public struct PoolConfig: Sendable, Equatable {
     public var protection: NodeProtectionConfig
 
     public init(
-        name: String, balancer: BalancerKind = .peakEWMA, nodes: [NodeConfig], maxIdlePerNode: Int = 256,
+        name: String, balancer: BalancerKind = .peakEWMA, nodes: [NodeConfig], maxIdlePerNode: Int = ConfigKeys.Pool.maxIdlePerNode.int,
         health: HealthCheckConfig = .init(), outlier: OutlierConfig = .init(), retry: RetryConfig = .init(),
         hedge: HedgeConfig = .init(), protection: NodeProtectionConfig = .init()
     ) {

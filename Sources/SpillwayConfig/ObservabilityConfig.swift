@@ -7,9 +7,9 @@ public struct AdminConfig: Sendable, Equatable {
     /// Environment variable to take the token from (keeps it out of the config file).
     public var tokenEnvironment: String?
     /// Admin connections open at once; more are closed at once.
-    public var maxConnections = 64
+    public var maxConnections = ConfigKeys.Admin.maxConnections.int
     /// An admin connection with nothing read or written for this long is closed.
-    public var idleTimeout = Duration.seconds(30)
+    public var idleTimeout = ConfigKeys.Admin.idleTimeout.duration
 
     public init(listen: HostPort, token: String? = nil, tokenEnvironment: String? = nil) {
         self.listen = listen
@@ -37,7 +37,7 @@ public struct TracingConfig: Sendable, Equatable {
     public var serviceName = "spillway"
     /// Share of requests without a sampled `traceparent` that start a trace (a client's sampled
     /// trace is always continued, an unsampled one never).
-    public var samplePercent = 100
+    public var samplePercent = ConfigKeys.Tracing.samplePercent.int
 
     public init(endpoint: HostPort) { self.endpoint = endpoint }
 }
@@ -47,7 +47,7 @@ public struct ObservabilityConfig: Sendable, Equatable {
     public var accessLog: AccessLogConfig?
     public var tracing: TracingConfig?
     /// Buckets and tenants get their own metric label up to this many; the rest are counted as `other`.
-    public var topN = 20
+    public var topN = ConfigKeys.topN.int
 
     public init() {}
 }

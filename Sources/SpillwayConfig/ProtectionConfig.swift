@@ -6,7 +6,7 @@ public struct LimitsConfig: Sendable, Equatable {
     /// Requests per second, per operation class (read, write, list, delete, other).
     public var requestsPerSecond: [S3OperationClass: Double] = [:]
     /// The burst: a bucket holds `rate × burst` requests (at least one).
-    public var burst: Duration = .seconds(1)
+    public var burst: Duration = ConfigKeys.Limits.burst.duration
     /// Bytes per second: `read` paces response bodies, `write` paces request bodies.
     public var readBytesPerSecond: Double?
     public var writeBytesPerSecond: Double?
@@ -55,9 +55,9 @@ public struct BucketLimitsConfig: Sendable, Equatable {
 /// bounded queue for requests that find every node full.
 public struct NodeProtectionConfig: Sendable, Equatable {
     public var maxInFlightPerNode: Int?
-    public var adaptive = false
-    public var queueCapacity = 1000
-    public var queueTimeout = Duration.seconds(2)
+    public var adaptive = ConfigKeys.Pool.adaptive.bool
+    public var queueCapacity = ConfigKeys.Pool.queueMax.int
+    public var queueTimeout = ConfigKeys.Pool.queueTimeout.duration
 
     public init() {}
 }
@@ -69,7 +69,7 @@ public struct IdentityConfig: Sendable, Equatable {
     /// Access key id → secret, from the credentials file.
     public var credentials: [String: String] = [:]
     public var credentialsFile: String?
-    public var maxClockSkew = Duration.seconds(900)
+    public var maxClockSkew = ConfigKeys.Auth.maxClockSkew.duration
 
     public init() {}
 }
@@ -78,9 +78,9 @@ public struct IdentityConfig: Sendable, Equatable {
 public struct FleetConfig: Sendable, Equatable {
     public var redis: HostPort
     /// Tokens leased from Redis at a time (so a request never waits on Redis).
-    public var batch = 10
+    public var batch = ConfigKeys.Fleet.batch.int
     /// This gateway's share of a global limit while Redis is unreachable.
-    public var localShare = 1.0
+    public var localShare = Double(ConfigKeys.Fleet.localSharePercent.int) / 100
 
     public init(redis: HostPort) { self.redis = redis }
 }

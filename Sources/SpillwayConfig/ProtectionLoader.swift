@@ -4,8 +4,6 @@ import Yams
 /// The storage-protection part of the config: classes, tenants, limits, identity, fleet.
 extension ConfigLoader {
     static let protectionKeys = ["classes", "default_class", "tenants", "default_limits", "buckets", "clients", "auth", "fleet"]
-    static let limitKeys = ["requests", "burst", "bandwidth", "concurrency", "global"]
-    static let tenantKeys = ["name", "access_keys", "class", "weight", "limits"]
 
     static func readProtection(_ entries: [(key: String, keyNode: Node, value: Node)], _ r: YAMLReader) -> ProtectionConfig {
         var p = ProtectionConfig()
@@ -17,7 +15,7 @@ extension ConfigLoader {
                 if Set(names).count != names.count { r.report(value, "a class is listed twice", fix: "list each class once, most important first") }
                 if !names.isEmpty { p.classes = names }
             case "default_class":
-                if let name = r.string(value, "default_class") {
+                if let name = r.string(value, ConfigKeys.defaultClass) {
                     p.defaultClass = name
                     classNodes.append(value)
                 }
@@ -44,8 +42,8 @@ extension ConfigLoader {
                 for item in r.list(value) {
                     var bucket: String?
                     var limits = LimitsConfig()
-                    for (k, _, v) in r.mapping(item, section: "a bucket limit", allowed: ["bucket", "limits"]) {
-                        if k == "bucket" { bucket = r.string(v, "bucket") } else { limits = readLimits(v, r) }
+                    for (k, _, v) in r.entries(item, of: "buckets[]", named: "a bucket limit") {
+                        if k == "bucket" { bucket = r.string(v, ConfigKeys.Bucket.bucket) } else { limits = readLimits(v, r) }
                     }
                     guard let bucket else {
                         r.report(item, "a bucket limit names no bucket", fix: "add 'bucket: <name or glob>'")
@@ -54,33 +52,28 @@ extension ConfigLoader {
                     p.buckets.append(BucketLimitsConfig(bucket: bucket, limits: limits))
                 }
             case "clients":
-                for (k, _, v) in r.mapping(value, section: "clients", allowed: ["max_connections_per_address"]) where k == "max_connections_per_address" {
-                    p.maxConnectionsPerAddress = r.int(v, "clients.max_connections_per_address", range: 1...1_000_000)
+                for (k, _, v) in r.entries(value, of: "clients") where k == "max_connections_per_address" {
+                    p.maxConnectionsPerAddress = r.int(v, ConfigKeys.maxConnectionsPerAddress)
                 }
             case "auth":
-                for (k, _, v) in r.mapping(value, section: "auth", allowed: ["verify_signatures", "credentials", "credentials_file", "max_clock_skew"]) {
+                for (k, _, v) in r.entries(value, of: "auth") {
                     switch k {
-                    case "verify_signatures": p.identity.verifySignatures = r.bool(v, "auth.verify_signatures") ?? false
+                    case "verify_signatures": p.identity.verifySignatures = r.bool(v, ConfigKeys.Auth.verifySignatures) ?? false
                     case "credentials": p.identity.credentials.merge(readCredentials(v, r)) { $1 }
-                    case "credentials_file": p.identity.credentialsFile = r.string(v, "auth.credentials_file")
-                    case "max_clock_skew": p.identity.maxClockSkew = r.duration(v, "auth.max_clock_skew") ?? p.identity.maxClockSkew
+                    case "credentials_file": p.identity.credentialsFile = r.string(v, ConfigKeys.Auth.credentialsFile)
+                    case "max_clock_skew": p.identity.maxClockSkew = r.duration(v, ConfigKeys.Auth.maxClockSkew) ?? p.identity.maxClockSkew
                     default: break
                     }
                 }
             case "fleet":
                 var redis: HostPort?
-                var batch = 10
-                var share = 1.0
-                for (k, _, v) in r.mapping(value, section: "fleet", allowed: ["redis", "batch", "local_share_percent"]) {
+                var batch = ConfigKeys.Fleet.batch.int
+                var share = Double(ConfigKeys.Fleet.localSharePercent.int) / 100
+                for (k, _, v) in r.entries(value, of: "fleet") {
                     switch k {
-                    case "redis":
-                        if let text = r.string(v, "fleet.redis") {
-                            if let hp = ValueParsers.hostPort(text) { redis = HostPort(host: hp.host, port: hp.port) } else {
-                                r.report(v, "fleet.redis '\(text)' is not host:port", fix: "for example 127.0.0.1:6379")
-                            }
-                        }
-                    case "batch": batch = r.int(v, "fleet.batch", range: 1...10_000) ?? batch
-                    case "local_share_percent": share = Double(r.int(v, "fleet.local_share_percent", range: 1...100) ?? 100) / 100
+                    case "redis": redis = r.hostPort(v, ConfigKeys.Fleet.redis)
+                    case "batch": batch = r.int(v, ConfigKeys.Fleet.batch) ?? batch
+                    case "local_share_percent": share = Double(r.int(v, ConfigKeys.Fleet.localSharePercent) ?? 100) / 100
                     default: break
                     }
                 }
@@ -113,14 +106,14 @@ extension ConfigLoader {
 
     static func readTenant(_ node: Node, _ r: YAMLReader, classNodes: inout [Node]) -> TenantConfig? {
         var t = TenantConfig(name: "")
-        for (key, _, value) in r.mapping(node, section: "a tenant", allowed: tenantKeys) {
+        for (key, _, value) in r.entries(node, of: "tenants[]", named: "a tenant") {
             switch key {
-            case "name": t.name = r.string(value, "tenant name") ?? ""
+            case "name": t.name = r.string(value, ConfigKeys.Tenant.name) ?? ""
             case "access_keys": t.accessKeys = r.list(value).compactMap { r.string($0, "an access key") }
             case "class":
-                t.priorityClass = r.string(value, "tenant class")
+                t.priorityClass = r.string(value, ConfigKeys.Tenant.priorityClass)
                 classNodes.append(value)
-            case "weight": t.weight = r.int(value, "tenant weight", range: 1...1000) ?? 1
+            case "weight": t.weight = r.int(value, ConfigKeys.Tenant.weight) ?? 1
             case "limits": t.limits = readLimits(value, r)
             default: break
             }
@@ -133,31 +126,24 @@ extension ConfigLoader {
     }
 
     static func readLimits(_ node: Node, _ r: YAMLReader) -> LimitsConfig {
+        typealias Keys = ConfigKeys.Limits
         var l = LimitsConfig()
-        for (key, _, value) in r.mapping(node, section: "limits", allowed: limitKeys) {
+        for (key, _, value) in r.entries(node, of: "limits") {
             switch key {
             case "requests":
-                let classes = S3OperationClass.allCases.map(\.rawValue)
-                for (k, _, v) in r.mapping(value, section: "limits.requests", allowed: classes) {
-                    guard let cls = S3OperationClass(rawValue: k) else { continue }
-                    if case .scalar(let scalar) = v, let rate = Double(scalar.string), rate >= 0.001, rate <= 1e9 {
-                        l.requestsPerSecond[cls] = rate
-                    } else {
-                        r.report(v, "limits.requests.\(k) must be a number of requests per second between 0.001 and 1000000000", fix: "for example 100")
-                    }
+                let keys: [S3OperationClass: ConfigKey] = [.read: Keys.read, .write: Keys.write, .list: Keys.list, .delete: Keys.delete, .other: Keys.other]
+                for (k, _, v) in r.entries(value, of: "limits.requests") {
+                    guard let cls = S3OperationClass(rawValue: k), let rateKey = keys[cls] else { continue }
+                    if let rate = r.rate(v, rateKey) { l.requestsPerSecond[cls] = rate }
                 }
-            case "burst": l.burst = r.duration(value, "limits.burst") ?? l.burst
+            case "burst": l.burst = r.duration(value, Keys.burst) ?? l.burst
             case "bandwidth":
-                for (k, _, v) in r.mapping(value, section: "limits.bandwidth", allowed: ["read", "write"]) {
-                    guard let text = r.string(v, "limits.bandwidth.\(k)") else { continue }
-                    guard let bytes = ValueParsers.size(text), bytes > 0 else {
-                        r.report(v, "limits.bandwidth.\(k) '\(text)' is not a size per second", fix: "for example 100MiB")
-                        continue
-                    }
+                for (k, _, v) in r.entries(value, of: "limits.bandwidth") {
+                    guard let bytes = r.size(v, k == "read" ? Keys.bandwidthRead : Keys.bandwidthWrite) else { continue }
                     if k == "read" { l.readBytesPerSecond = Double(bytes) } else { l.writeBytesPerSecond = Double(bytes) }
                 }
-            case "concurrency": l.concurrency = r.int(value, "limits.concurrency", range: 1...1_000_000)
-            case "global": l.global = r.bool(value, "limits.global") ?? false
+            case "concurrency": l.concurrency = r.int(value, Keys.concurrency)
+            case "global": l.global = r.bool(value, Keys.global) ?? false
             default: break
             }
         }
@@ -188,23 +174,4 @@ extension ConfigLoader {
         return reader.issues.isEmpty ? .success(credentials) : .failure(ConfigError(issues: reader.issues))
     }
 
-    static func readNodeProtection(_ node: Node, _ r: YAMLReader) -> NodeProtectionConfig {
-        var p = NodeProtectionConfig()
-        for (key, _, value) in r.mapping(node, section: "protection", allowed: ["max_in_flight_per_node", "adaptive", "queue"]) {
-            switch key {
-            case "max_in_flight_per_node": p.maxInFlightPerNode = r.int(value, "protection.max_in_flight_per_node", range: 1...100_000)
-            case "adaptive": p.adaptive = r.bool(value, "protection.adaptive") ?? false
-            case "queue":
-                for (k, _, v) in r.mapping(value, section: "protection.queue", allowed: ["max", "timeout"]) {
-                    if k == "max" { p.queueCapacity = r.int(v, "protection.queue.max", range: 0...1_000_000) ?? p.queueCapacity }
-                    if k == "timeout" { p.queueTimeout = r.duration(v, "protection.queue.timeout") ?? p.queueTimeout }
-                }
-            default: break
-            }
-        }
-        if p.adaptive && p.maxInFlightPerNode == nil {
-            r.report(node, "protection.adaptive needs max_in_flight_per_node as its ceiling", fix: "add 'max_in_flight_per_node: 128'")
-        }
-        return p
-    }
 }

@@ -31,34 +31,35 @@ public final class MetricsExport: Sendable {
     /// The Prometheus text exposition, with the state gauges brought up to date first.
     public func render(_ status: GatewayStatus) -> [UInt8] {
         var gauges: [String: Prometheus.Gauge] = [:]
-        func set(_ name: String, _ labels: [(String, String)], _ value: Double) {
-            let gauge = registry.makeGauge(name: name, labels: labels)
+        func set(_ metric: Metric, _ labels: [(String, String)], _ value: Double) {
+            let gauge = registry.makeGauge(name: metric.name, labels: labels)
             gauge.set(value)
-            gauges[([name] + labels.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{0}")] = gauge
+            gauges[([metric.name] + labels.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{0}")] = gauge
         }
+        let c = MetricCatalog.self
         for pool in status.pools {
             for node in pool.nodes {
-                let labels = [("pool", pool.name), ("node", node.url)]
-                set("spillway_node_up", labels, node.inRotation ? 1 : 0)
-                set("spillway_node_healthy", labels, node.healthy ? 1 : 0)
-                set("spillway_node_drained", labels, node.drained ? 1 : 0)
-                set("spillway_node_ejected", labels, node.ejectedForSeconds == nil ? 0 : 1)
-                set("spillway_node_ejections", labels, Double(node.ejections))
-                set("spillway_node_in_flight", labels, Double(node.inFlight))
-                set("spillway_node_latency_ewma_seconds", labels, node.latencyEWMAms / 1000)
-                if let limit = node.inFlightLimit { set("spillway_node_in_flight_limit", labels, Double(limit)) }
+                let labels = c.nodeUp.dimensions(pool.name, node.url)
+                set(c.nodeUp, labels, node.inRotation ? 1 : 0)
+                set(c.nodeHealthy, labels, node.healthy ? 1 : 0)
+                set(c.nodeDrained, labels, node.drained ? 1 : 0)
+                set(c.nodeEjected, labels, node.ejectedForSeconds == nil ? 0 : 1)
+                set(c.nodeEjections, labels, Double(node.ejections))
+                set(c.nodeInFlight, labels, Double(node.inFlight))
+                set(c.nodeLatency, labels, node.latencyEWMAms / 1000)
+                if let limit = node.inFlightLimit { set(c.nodeInFlightLimit, labels, Double(limit)) }
             }
-            let labels = [("pool", pool.name)]
-            set("spillway_retry_budget_balance", labels, pool.retryBudgetBalance)
-            set("spillway_retry_budget_withdrawn", labels, Double(pool.retryBudgetWithdrawn))
-            set("spillway_retry_budget_refused", labels, Double(pool.retryBudgetRefused))
-            set("spillway_queue_depth", labels, Double(pool.queueDepth))
+            let labels = c.budgetBalance.dimensions(pool.name)
+            set(c.budgetBalance, labels, pool.retryBudgetBalance)
+            set(c.budgetWithdrawn, labels, Double(pool.retryBudgetWithdrawn))
+            set(c.budgetRefused, labels, Double(pool.retryBudgetRefused))
+            set(c.queueDepth, labels, Double(pool.queueDepth))
         }
         for series in status.inFlight {
-            set("spillway_in_flight", [("s3_operation", series.operation), ("bucket", series.bucket), ("tenant", series.tenant)], Double(series.count))
+            set(c.inFlight, c.inFlight.dimensions(series.operation, series.bucket, series.tenant), Double(series.count))
         }
-        set("spillway_config_version", [], Double(status.configVersion))
-        if let reachable = status.fleetRedisReachable { set("spillway_fleet_redis_reachable", [], reachable ? 1 : 0) }
+        set(c.configVersion, [], Double(status.configVersion))
+        if let reachable = status.fleetRedisReachable { set(c.redisReachable, [], reachable ? 1 : 0) }
         let withdrawn = lastScrape.withLock { last -> [Prometheus.Gauge] in
             defer { last = gauges }
             return last.filter { gauges[$0.key] == nil }.map(\.value)
@@ -66,6 +67,18 @@ public final class MetricsExport: Sendable {
         for gauge in withdrawn { registry.unregisterGauge(gauge) }
         var out: [UInt8] = []
         registry.emit(into: &out)
-        return out
+        return Self.withHelp(out)
+    }
+
+    /// Puts each metric's `# HELP` line (from its declaration) before its `# TYPE` line.
+    static func withHelp(_ exposition: [UInt8]) -> [UInt8] {
+        var out = ""
+        for line in String(decoding: exposition, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("# TYPE "), let name = line.split(separator: " ").dropFirst(2).first, let help = MetricCatalog.help(for: String(name)) {
+                out += "# HELP \(name) \(help.replacingOccurrences(of: "`", with: ""))\n"
+            }
+            out += line + "\n"
+        }
+        return Array(out.dropLast().utf8)
     }
 }

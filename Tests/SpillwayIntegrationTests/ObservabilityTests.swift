@@ -78,6 +78,11 @@ struct ObservabilityTests {
         #expect(m.sum("spillway_node_up") == 3)
         #expect(m.sum("spillway_in_flight") == 0)
         #expect(m.sum("spillway_config_version") == 1)
+        // Every metric exported is declared in the catalog: its help text comes from there.
+        let lines = try await admin.call("GET", "/metrics", token: .some(nil)).body.split(separator: "\n")
+        let typed = lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+        let helped = Set(lines.filter { $0.hasPrefix("# HELP ") }.map { $0.split(separator: " ")[2] })
+        #expect(typed.count >= 10 && typed.allSatisfy(helped.contains), "\(typed.filter { !helped.contains($0) })")
         #expect(m.has("spillway_node_connections_opened_total"))
         #expect(m.has("spillway_retry_budget_balance"))
 

@@ -58,8 +58,8 @@ final class Telemetry: Sendable {
                 index: index, url: url, weight: 1, drained: false, healthy: true, ejectedForSeconds: nil, ejections: 0, throttled: false,
                 inFlight: 0, inFlightLimit: nil, latencyEWMAms: 0)
             let dimensions = [("pool", pool), ("node", url)]
-            opened = Counter(label: "spillway_node_connections_opened_total", dimensions: dimensions)
-            reused = Counter(label: "spillway_node_connections_reused_total", dimensions: dimensions)
+            opened = Counter(label: MetricCatalog.connectionsOpened.name, dimensions: dimensions)
+            reused = Counter(label: MetricCatalog.connectionsReused.name, dimensions: dimensions)
         }
     }
 
@@ -124,12 +124,11 @@ final class Telemetry: Sendable {
         var bucketLabels: Set<String> = []
         var counters: [CounterKey: Counter] = [:]
 
-        mutating func counter(_ label: String, _ labels: KeyValuePairs<String, String>) -> Counter {
-            let values = labels.map(\.value)
+        mutating func counter(_ metric: Metric, _ values: String...) -> Counter {
             let key = CounterKey(
-                label: label, a: values.first ?? "", b: values.count > 1 ? values[1] : "", c: values.count > 2 ? values[2] : "")
+                label: metric.name, a: values.first ?? "", b: values.count > 1 ? values[1] : "", c: values.count > 2 ? values[2] : "")
             if let known = counters[key] { return known }
-            let made = Counter(label: label, dimensions: labels.map { ($0.key, $0.value) })
+            let made = Counter(label: metric.name, dimensions: Array(zip(metric.labels, values)))
             counters[key] = made
             return made
         }
@@ -246,18 +245,17 @@ final class Telemetry: Sendable {
                 events.connections.append(reused ? node.reused : node.opened)
             }
             if let code = s.errorCode ?? (s.status >= 400 ? "http_\(s.status)" : nil) {
-                events.error = st.counter("spillway_errors_total", ["s3_operation": s.operation, "pool": s.pool, "code": code])
+                events.error = st.counter(MetricCatalog.errors, s.operation, s.pool, code)
             }
-            if s.retries > 0 { events.retries = st.counter("spillway_retries_total", ["pool": s.pool]) }
-            if s.hedged { events.hedge = st.counter("spillway_hedges_total", ["pool": s.pool]) }
-            if s.hedgeWon { events.hedgeWin = st.counter("spillway_hedge_wins_total", ["pool": s.pool]) }
+            if s.retries > 0 { events.retries = st.counter(MetricCatalog.retries, s.pool) }
+            if s.hedged { events.hedge = st.counter(MetricCatalog.hedges, s.pool) }
+            if s.hedgeWon { events.hedgeWin = st.counter(MetricCatalog.hedgeWins, s.pool) }
             if s.resumes > 0 {
-                events.resumes = st.counter("spillway_resumes_total", ["pool": s.pool])
-                events.resumedBytes = st.counter("spillway_resumed_bytes_total", ["pool": s.pool])
+                events.resumes = st.counter(MetricCatalog.resumes, s.pool)
+                events.resumedBytes = st.counter(MetricCatalog.resumedBytes, s.pool)
             }
             if s.decision != .none {
-                events.decision = st.counter(
-                    "spillway_limiter_decisions_total", ["tenant": slot.tenantLabel, "class": s.className, "decision": s.decision.rawValue])
+                events.decision = st.counter(MetricCatalog.limiterDecisions, slot.tenantLabel, s.className, s.decision.rawValue)
             }
             return (entry.handles, events)
         }
@@ -278,7 +276,7 @@ final class Telemetry: Sendable {
 
     /// A node's health changed, or an operator acted on it.
     func countHealthEvent(pool: String, node: String, kind: HealthEvent.Kind) {
-        let counter = state.withLock { $0.counter("spillway_health_events_total", ["pool": pool, "node": node, "kind": kind.rawValue]) }
+        let counter = state.withLock { $0.counter(MetricCatalog.healthEvents, pool, node, kind.rawValue) }
         counter.increment()
     }
 
@@ -330,17 +328,15 @@ final class Telemetry: Sendable {
     }
 
     private static func makeHandles(_ s: RequestSummary, tenant: String, bucket: String) -> Handles {
-        let labels = [
-            ("s3_operation", s.operation), ("bucket", bucket), ("tenant", tenant), ("pool", s.pool),
-            ("node", s.attempts.last?.url ?? ""), ("status", "\(s.status / 100)xx"),
-        ]
-        let short = [("s3_operation", s.operation), ("pool", s.pool), ("node", s.attempts.last?.url ?? "")]
-        let traffic = [("s3_operation", s.operation), ("bucket", bucket), ("tenant", tenant)]
+        let node = s.attempts.last?.url ?? ""
+        let catalog = MetricCatalog.self
         return Handles(
-            requests: Counter(label: "spillway_requests_total", dimensions: labels),
-            bytesIn: Counter(label: "spillway_bytes_received_total", dimensions: traffic),
-            bytesOut: Counter(label: "spillway_bytes_sent_total", dimensions: traffic),
-            total: Metrics.Timer(label: "spillway_request_duration_seconds", dimensions: short),
-            firstByte: Metrics.Timer(label: "spillway_first_byte_seconds", dimensions: short))
+            requests: Counter(
+                label: catalog.requests.name,
+                dimensions: catalog.requests.dimensions(s.operation, bucket, tenant, s.pool, node, "\(s.status / 100)xx")),
+            bytesIn: Counter(label: catalog.bytesReceived.name, dimensions: catalog.bytesReceived.dimensions(s.operation, bucket, tenant)),
+            bytesOut: Counter(label: catalog.bytesSent.name, dimensions: catalog.bytesSent.dimensions(s.operation, bucket, tenant)),
+            total: Metrics.Timer(label: catalog.duration.name, dimensions: catalog.duration.dimensions(s.operation, s.pool, node)),
+            firstByte: Metrics.Timer(label: catalog.firstByte.name, dimensions: catalog.firstByte.dimensions(s.operation, s.pool, node)))
     }
 }
