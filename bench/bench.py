@@ -54,15 +54,41 @@ def descendants(pid):
 
 
 def cpu_seconds(pids):
-    total = 0
+    """(user, kernel) CPU seconds of the processes so far."""
+    user = kernel = 0
     for p in pids:
         try:
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+            user += int(fields[11])
+            kernel += int(fields[12])
         except OSError:
             pass
-    return total / CLK_TCK
+    return user / CLK_TCK, kernel / CLK_TCK
+
+
+def malloc_probe():
+    """The perf event for libc's malloc, added once (needs root and linux-perf)."""
+    libc = next(p for p in ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6", "/lib64/libc.so.6"]
+                if os.path.exists(p))
+    listed = subprocess.run(["perf", "probe", "-l"], capture_output=True, text=True).stdout
+    if "probe_libc:malloc" not in listed:
+        subprocess.run(["perf", "probe", "-q", "-x", libc, "--add", "malloc"], check=True)
+    return "probe_libc:malloc"
+
+
+def allocations_per_request(work, target, workload, seconds):
+    """Heap allocations per request in the target's processes: a uprobe on malloc counts them while
+    wrk runs (the count includes the admin listener's background work, a few per second)."""
+    run_wrk(work, target.port, workload, 1)
+    perf = subprocess.Popen(["perf", "stat", "-x,", "-e", malloc_probe(), "-p", ",".join(map(str, target.pids))],
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    r = run_wrk(work, target.port, workload, seconds)
+    perf.send_signal(signal.SIGINT)
+    out = perf.communicate(timeout=20)[1]
+    count = next(int(l.split(",")[0]) for l in out.splitlines() if "probe_libc:malloc" in l)
+    return count / r["requests"]
 
 
 def rss_bytes(pids):
@@ -255,10 +281,12 @@ def measure(work, target, workload, seconds, warmup):
     run_wrk(work, target.port, workload, warmup)
     pids = target.pids if target.name != "direct" else []
     idle_rss = getattr(target, "startup_rss", 0)
-    cpu0 = cpu_seconds(pids)
+    user0, kernel0 = cpu_seconds(pids)
     with Sampler(pids) as sampler:
         r = run_wrk(work, target.port, workload, seconds)
-    cpu = cpu_seconds(pids) - cpu0
+    user1, kernel1 = cpu_seconds(pids)
+    user, kernel = user1 - user0, kernel1 - kernel0
+    cpu = user + kernel
     secs = r["duration_us"] / 1e6
     moved = r["requests"] * MiB if workload["put"] else r["bytes"]
     errors = r["connect"] + r["read"] + r["write"] + r["status"] + r["timeout"]
@@ -271,6 +299,8 @@ def measure(work, target, workload, seconds, warmup):
         "cpu_s": cpu,
         "cpu_per_gb": cpu / (moved / 1e9) if moved and pids else None,
         "cpu_per_10k": cpu / r["requests"] * 10000 if r["requests"] and pids else None,
+        "user_us": user / r["requests"] * 1e6 if r["requests"] and pids else None,
+        "kernel_us": kernel / r["requests"] * 1e6 if r["requests"] and pids else None,
         "peak_rss_mib": sampler.peak / MiB if pids else None,
         "startup_rss_mib": idle_rss / MiB if pids else None,
         "rss_per_conn_kib": (sampler.peak - idle_rss) / KiB / workload["connections"] if pids else None,
@@ -328,7 +358,8 @@ def report(results, bulk, meta):
         headline = "rps" if w["unit"] == "req/s" else "gbps"
         rows.append((w["unit"], headline, True))
         if name == "GET 4 KiB":
-            rows += [("p50 ms", "p50_ms", False), ("p99 ms", "p99_ms", False)]
+            rows += [("p50 ms", "p50_ms", False), ("p99 ms", "p99_ms", False),
+                     ("user CPU µs / req", "user_us", False), ("kernel CPU µs / req", "kernel_us", False)]
         rows += [("CPU s / GB", "cpu_per_gb", False), ("CPU s / 10k req", "cpu_per_10k", False),
                  ("peak RSS MiB", "peak_rss_mib", False), ("errors", "errors", False)]
         if name == "1,000 connections":
@@ -344,6 +375,9 @@ def report(results, bulk, meta):
 
             cells = " | ".join(fmt(vals[t], 3 if key == "gbps" else 2) for t in targets)
             lines.append(f"| {name} | {label} | {cells} | {ratio('direct')} | {ratio('nginx')} | {ratio('haproxy')} |")
+    if meta.get("allocations"):
+        counts = ", ".join(f"{t} {n:.1f}" for t, n in meta["allocations"].items())
+        lines += ["", f"Heap allocations per GET 4 KiB (a perf uprobe on libc's malloc while wrk runs): {counts}."]
     if bulk:
         lines += ["", f"5 GiB PUT then 5 GiB GET through each proxy to a bulk node (RSS of the proxy's main process):", "",
                   "| Proxy | idle RSS MiB | peak RSS MiB | growth MiB | PUT GB/s | GET GB/s | complete |", "|---|---|---|---|---|---|---|"]
@@ -392,6 +426,7 @@ def main():
     p.add_argument("--targets", default="direct,spillway,nginx,haproxy")
     p.add_argument("--bulk-size", type=int, default=5 * GiB, help="0 skips the 5 GiB memory test")
     p.add_argument("--out", default=os.path.join(HERE, "results"))
+    p.add_argument("--allocations", action="store_true", help="count heap allocations per GET 4 KiB (needs root and perf)")
     args = p.parse_args()
     if args.quick:
         args.reps, args.duration = 1, 3
@@ -449,6 +484,14 @@ def main():
                           f"p99 {r['p99_ms']:.2f} ms cpu {r['cpu_s']:.2f} s rss {fmt(r['peak_rss_mib'],1)} MiB "
                           f"errors {r['errors']}", flush=True)
 
+        allocations = {}
+        if args.allocations:
+            get4k = next(w for w in WORKLOADS if w["name"] == "GET 4 KiB")
+            for t in order:
+                if t != "direct":
+                    allocations[t] = allocations_per_request(work, targets[t], get4k, args.duration)
+                    print(f"allocations per GET 4 KiB, {t}: {allocations[t]:.1f}", flush=True)
+
         bulk = {}
         if args.bulk_size:
             bulk_node = subprocess.Popen([sys.executable, os.path.join(ROOT, "cluster/bulknode.py")],
@@ -476,7 +519,7 @@ def main():
 
         meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "reps": args.reps,
                 "seconds": args.duration, "warmup": args.warmup,
-                "command": "bench/run.sh " + " ".join(sys.argv[3:])}
+                "command": "bench/run.sh " + " ".join(sys.argv[3:]), "allocations": allocations}
         os.makedirs(args.out, exist_ok=True)
         if len(workloads) < len(WORKLOADS) or len(order) < 4:
             # The table and chart compare every target on every workload; a partial run (--only,

@@ -40,6 +40,6 @@ case "$what" in
   demo) pip_install ;;
   # prometheus scrapes the metrics in a test; chromium loads the dashboard headless.
   tests) pip_install; apt_install redis-server:redis-server prometheus:prometheus chromium:chromium ;;
-  bench) pip_install; apt_install nginx:nginx haproxy:haproxy wrk:wrk ;;
+  bench) pip_install; apt_install nginx:nginx haproxy:haproxy wrk:wrk perf:linux-perf ;;
   *) fail "usage: scripts/setup.sh demo|tests|bench" ;;
 esac

@@ -1,3 +1,4 @@
+import SpillwayPolicy
 import SpillwayS3
 
 /// First-match routing from a classified request to a pool. Pure; built once per snapshot.
@@ -8,9 +9,21 @@ public struct RouteTable: Sendable {
         /// The route's pools, in order of preference.
         public let poolIndices: [Int]
         public let timeouts: Timeouts
+        /// The same limits, compiled for the request path.
+        public let deadlines: AttemptDeadlines
         /// The priority class the route gives its requests, if it names one.
         public let priorityClass: String?
         let bucketIsGlob: Bool
+
+        init(name: String, match: RouteMatch, poolIndices: [Int], timeouts: Timeouts, priorityClass: String?, bucketIsGlob: Bool) {
+            self.name = name
+            self.match = match
+            self.poolIndices = poolIndices
+            self.timeouts = timeouts
+            deadlines = AttemptDeadlines(connect: timeouts.connect, firstByte: timeouts.firstByte, idle: timeouts.idle, attempt: timeouts.attempt)
+            self.priorityClass = priorityClass
+            self.bucketIsGlob = bucketIsGlob
+        }
     }
 
     public let entries: [Entry]

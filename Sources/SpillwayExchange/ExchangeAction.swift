@@ -71,7 +71,7 @@ public struct HealthReport: Sendable, Equatable {
 }
 
 /// What the exchange did that an operator would look for in the log.
-public enum ExchangeNote: Sendable, Equatable {
+public indirect enum ExchangeNote: Sendable, Equatable {
     case retrying(after: NodeFailure?, status: Int?)
     case hedging
     case resuming(from: Int)
@@ -114,7 +114,9 @@ public enum UpstreamAction: Sendable, Equatable {
     /// The request is all there: flush the attempt that carries it.
     case flush(AttemptID)
     /// Ask the recovery planner (under the pool's lock, with its retry budget) and answer with `planned`.
-    case plan(RecoveryPlanner.Situation, RecoveryPlanner.Traits, cursor: Int)
+    // Indirect (like `respond` and the notes): rare, and large next to the common actions, which
+    // are copied at every event.
+    indirect case plan(RecoveryPlanner.Situation, RecoveryPlanner.Traits, cursor: Int)
     /// The queue wait ran out: withdraw it, and answer with `queueTimedOut` if it was still waiting
     /// (if not, a node is already on its way, and `dispatched` follows).
     case abandonQueue
@@ -137,7 +139,7 @@ public enum ClientAction: Sendable, Equatable {
     /// response then ends (keep-alive or not), since the node had finished.
     case releaseHeld(count: Int, thenEnd: Bool?)
     /// Answer with an S3 error; `close` when the connection cannot be used again.
-    case respond(S3Error, close: Bool)
+    indirect case respond(S3Error, close: Bool)
     /// The response is complete.
     case end(keepAlive: Bool)
     /// Cut the connection without a clean end of message: a short body must read as an error.

@@ -19,7 +19,7 @@ extension ExchangeMachine {
 
     /// The signature check and admission are done: refuse, shed, or look for the first node.
     public mutating func start(_ verdict: ExchangeVerdict, limited: Bool, at now: Moment) -> ExchangeAction {
-        guard stage == .created else { return .none }
+        guard stage.isCreated else { return .none }
         stage = .attempting(Attempts())
         switch verdict {
         case .refused(let error):

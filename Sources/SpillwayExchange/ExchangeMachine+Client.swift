@@ -15,7 +15,7 @@ extension ExchangeMachine {
     /// `count` body bytes arrived; `last` when they end the request's framing. `paceDelay`: how long
     /// the tenant's write bandwidth says to wait after them (asked only when `pacesWrites`).
     public mutating func clientBody(_ count: Int, last: Bool, chain: ChainCheck = .ok, paceDelay: Duration? = nil, at now: Moment) -> ExchangeAction {
-        guard stage != .finished, !upload.ended else { return .none }
+        guard !stage.isFinished, !upload.ended else { return .none }
         lastActivity = now
         upload.received += count
         log.bytesIn += count
@@ -37,7 +37,7 @@ extension ExchangeMachine {
 
     /// The request's body is complete (or it had none).
     public mutating func clientEnd(at now: Moment) -> ExchangeAction {
-        guard stage != .finished, !upload.ended else { return .none }
+        guard !stage.isFinished, !upload.ended else { return .none }
         upload.ended = true
         guard let target = bodyTarget, var attempt = live(target) else { return .none }
         attempt.phase = .waiting(since: now)
@@ -48,13 +48,13 @@ extension ExchangeMachine {
     /// The client's chunked framing broke mid-body: no node may get a complete request, and the
     /// client gets a 400 if no response has started.
     public mutating func clientBrokeFraming(at now: Moment) -> ExchangeAction {
-        guard stage != .finished else { return .none }
+        guard !stage.isFinished else { return .none }
         return fail(S3Error(.badRequest, "The request body's chunked framing is not valid HTTP/1.1."), at: now)
     }
 
     /// The client went away: every node request is cancelled (their connections cannot be reused mid-exchange).
     public mutating func clientClosed(at now: Moment) -> ExchangeAction {
-        guard stage != .finished else { return .none }
+        guard !stage.isFinished else { return .none }
         if isResponding { log.aborted = true }
         stage = .finished
         return ExchangeAction(attempt: .dropAll, finished: true)
@@ -85,7 +85,7 @@ extension ExchangeMachine {
     /// client is mid-body and an error now would corrupt it: the connection is cut instead).
     mutating func fail(_ error: S3Error, at now: Moment) -> ExchangeAction {
         if isResponding { return abort(note: .failed(error)) }
-        guard stage != .finished else { return .none }
+        guard !stage.isFinished else { return .none }
         log.status = error.code.status
         log.errorCode = error.code.rawValue
         log.firstByteAt = now
@@ -97,7 +97,7 @@ extension ExchangeMachine {
 
     /// Ends the client connection without a clean end of message.
     mutating func abort(note: ExchangeNote?) -> ExchangeAction {
-        guard stage != .finished else { return .none }
+        guard !stage.isFinished else { return .none }
         log.aborted = true
         stage = .finished
         return ExchangeAction(attempt: .dropAll, client: .abort, finished: true, note: note)

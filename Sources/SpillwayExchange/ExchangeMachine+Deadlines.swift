@@ -16,7 +16,7 @@ extension ExchangeMachine {
     }
 
     public mutating func tick(at now: Moment, sockets: Sockets) -> ExchangeAction {
-        guard stage != .finished, stage != .created else { return .none }
+        guard !stage.isFinished, !stage.isCreated else { return .none }
         if case .queued(_, let deadline) = currentSearch, now >= deadline {
             // The runner withdraws the wait, and answers with `queueTimedOut` if it was still waiting.
             return ExchangeAction(upstream: .abandonQueue)

@@ -13,7 +13,7 @@ import SpillwayS3
 /// - once response bytes went to the client, a failure either resumes the same object exactly, or
 ///   ends the client connection without a clean end of message;
 /// - a client that stalls ends its own request; only a stalled node counts against the node.
-public struct ExchangeMachine: Sendable {
+public struct ExchangeMachine: ~Copyable, Sendable {
     public let plan: ExchangePlan
     public internal(set) var log = ExchangeLog()
 
@@ -25,6 +25,10 @@ public struct ExchangeMachine: Sendable {
         /// The response is going to the client.
         case responding(Response)
         case finished
+
+        // Matched, not compared: `==` on the stage would copy its payload at every event.
+        var isFinished: Bool { if case .finished = self { true } else { false } }
+        var isCreated: Bool { if case .created = self { true } else { false } }
     }
 
     struct AttemptState: Sendable, Equatable {
@@ -109,7 +113,7 @@ public struct ExchangeMachine: Sendable {
     var rateWindowStart: Moment
     var rateWindowBytes = 0
     /// When the read gets a hedge, if it has not answered by then (the pool's recent percentile).
-    let hedgeDelay: Duration?
+    let hedgeDelay: Nanos?
 
     struct Upload: Sendable, Equatable {
         var ended: Bool
@@ -123,7 +127,7 @@ public struct ExchangeMachine: Sendable {
 
     public init(plan: ExchangePlan, hedgeDelay: Duration? = nil, at now: Moment) {
         self.plan = plan
-        self.hedgeDelay = plan.isRead && !plan.hasBody ? hedgeDelay : nil
+        self.hedgeDelay = plan.isRead && !plan.hasBody ? hedgeDelay.map(Nanos.init) : nil
         upload = Upload(ended: !plan.hasBody, replay: plan.bodyFitsReplay)
         lastActivity = now
         rateWindowStart = now
@@ -131,7 +135,7 @@ public struct ExchangeMachine: Sendable {
 
     // MARK: - Queries
 
-    public var isFinished: Bool { stage == .finished }
+    public var isFinished: Bool { stage.isFinished }
 
     /// The response head went to the client (an error now can only cut the connection).
     public var isResponding: Bool {
@@ -154,7 +158,7 @@ public struct ExchangeMachine: Sendable {
     /// can take bytes. After the request ended it keeps reading, so a client that goes away is
     /// noticed at once.
     public func wantsClientBytes(targetWritable: Bool) -> Bool {
-        if upload.ended || stage == .finished { return true }
+        if upload.ended || stage.isFinished { return true }
         if pausedUntil != nil { return false }
         return bodyTarget != nil && targetWritable
     }
@@ -181,14 +185,14 @@ public struct ExchangeMachine: Sendable {
         case .attempting(let a):
             consider(a.search.deadline)
             consider(a.hedgeAt)
-            consider(a.primary.map(deadline(of:)))
-            consider(a.hedge.map(deadline(of:)))
+            if let primary = a.primary { consider(deadline(of: primary)) }
+            if let hedge = a.hedge { consider(deadline(of: hedge)) }
         case .responding(let r):
             switch r.source {
             case .streaming(let attempt): consider(deadline(of: attempt))
             case .resuming(let search, let attempt):
                 consider(search.deadline)
-                consider(attempt.flatMap(deadline(of:)))
+                if let attempt { consider(deadline(of: attempt)) }
             case .complete: break
             }
         }

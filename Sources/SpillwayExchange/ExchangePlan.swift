@@ -26,27 +26,15 @@ public struct ExchangePlan: Sendable, Equatable {
     public var poolCount: Int
     /// The first pool caps requests in flight per node: a request may wait in its queue.
     public var mayQueue: Bool
-    public var queueTimeout: Duration
+    public var queueTimeout: Nanos
     public var timeouts: Deadlines
     public var recovery: RecoveryPlanner.Policy
     /// The client must move at least this many bytes a second over `minRateWindow` while the
     /// exchange waits on it (0: no minimum).
     public var minClientRate: Int
-    public var minRateWindow: Duration
+    public var minRateWindow: Nanos
 
-    public struct Deadlines: Sendable, Equatable {
-        public var connect: Duration
-        public var firstByte: Duration
-        public var idle: Duration
-        public var attempt: Duration
-
-        public init(connect: Duration = .seconds(3), firstByte: Duration = .seconds(60), idle: Duration = .seconds(60), attempt: Duration = .seconds(3600)) {
-            self.connect = connect
-            self.firstByte = firstByte
-            self.idle = idle
-            self.attempt = attempt
-        }
-    }
+    public typealias Deadlines = AttemptDeadlines
 
     public init(
         idempotent: Bool = true, isRead: Bool = true, isHEAD: Bool = false, hasBody: Bool = false, bodyLength: Int? = nil,
@@ -67,11 +55,11 @@ public struct ExchangePlan: Sendable, Equatable {
         self.wholeObjectGET = wholeObjectGET
         self.poolCount = max(1, poolCount)
         self.mayQueue = mayQueue
-        self.queueTimeout = queueTimeout
+        self.queueTimeout = Nanos(queueTimeout)
         self.timeouts = timeouts
         self.recovery = recovery
         self.minClientRate = minClientRate
-        self.minRateWindow = minRateWindow
+        self.minRateWindow = Nanos(minRateWindow)
     }
 
     /// Whether the body can be held whole for a resend (chunked bodies are held until they outgrow the limit).

@@ -58,3 +58,37 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// A double in [0, 1).
     public mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
+
+/// A span of time in whole nanoseconds (never negative). Deadlines on the request path are sums of
+/// a moment and one of these: turning a `Duration` into nanoseconds costs a 128-bit division, so
+/// the config's durations are turned once, when it is compiled, not at every event.
+public struct Nanos: Comparable, Hashable, Sendable, CustomStringConvertible {
+    public let value: UInt64
+
+    public init(_ duration: Duration) { value = UInt64(max(0, duration.nanoseconds)) }
+
+    public static func < (a: Nanos, b: Nanos) -> Bool { a.value < b.value }
+
+    public var duration: Duration { .nanoseconds(Int64(clamping: value)) }
+    public var seconds: Double { Double(value) / 1e9 }
+    public var description: String { duration.description }
+}
+
+extension Moment {
+    public static func + (a: Moment, d: Nanos) -> Moment { Moment(nanoseconds: a.nanoseconds &+ d.value) }
+}
+
+/// The time limits of one attempt, compiled from a route's timeouts.
+public struct AttemptDeadlines: Sendable, Equatable {
+    public var connect: Nanos
+    public var firstByte: Nanos
+    public var idle: Nanos
+    public var attempt: Nanos
+
+    public init(connect: Duration = .seconds(3), firstByte: Duration = .seconds(60), idle: Duration = .seconds(60), attempt: Duration = .seconds(3600)) {
+        self.connect = Nanos(connect)
+        self.firstByte = Nanos(firstByte)
+        self.idle = Nanos(idle)
+        self.attempt = Nanos(attempt)
+    }
+}

@@ -32,7 +32,7 @@ struct ExchangeClientTests {
 
     @Test func aBodyOverTheReplayLimitCannotBeSentAgainOnceItLeft() {
         var m = startedPUT(100, replayLimit: 50)
-        #expect(!m.keepsBodyForReplay)
+        #expect(m.keepsBodyForReplay == false)
         _ = m.acquired(.node(cursor: 0, node: 0), at: t0)
         _ = m.connected(a0, reused: false, at: t0)
         _ = m.clientBody(60, last: false, at: t0)
@@ -45,9 +45,9 @@ struct ExchangeClientTests {
         var chunked = ExchangeMachine(plan: ExchangePlan(isRead: false, hasBody: true, replayLimit: 50), at: t0)
         _ = chunked.start(.admitted(pacesReads: false, pacesWrites: false), limited: false, at: t0)
         _ = chunked.clientBody(40, last: false, at: t0)
-        #expect(chunked.keepsBodyForReplay)
+        #expect(chunked.keepsBodyForReplay == true)
         _ = chunked.clientBody(40, last: false, at: t0)
-        #expect(!chunked.keepsBodyForReplay)
+        #expect(chunked.keepsBodyForReplay == false)
     }
 
     @Test func continueIsRelayedOnceAndOnlyWhenAskedFor() {
@@ -154,13 +154,13 @@ struct ExchangeClientTests {
 
     @Test func readHoldingFollowsTheTargetAndTheRequestsEnd() {
         var m = startedPUT(10)
-        #expect(!m.wantsClientBytes(targetWritable: true))  // no node yet
+        #expect(m.wantsClientBytes(targetWritable: true) == false)  // no node yet
         _ = m.acquired(.node(cursor: 0, node: 0), at: t0)
         _ = m.connected(a0, reused: false, at: t0)
-        #expect(m.wantsClientBytes(targetWritable: true))
-        #expect(!m.wantsClientBytes(targetWritable: false))
+        #expect(m.wantsClientBytes(targetWritable: true) == true)
+        #expect(m.wantsClientBytes(targetWritable: false) == false)
         _ = m.clientBody(10, last: true, at: t0)
         _ = m.clientEnd(at: t0)
-        #expect(m.wantsClientBytes(targetWritable: false))  // after the request, reads notice a hang-up
+        #expect(m.wantsClientBytes(targetWritable: false) == true)  // after the request, reads notice a hang-up
     }
 }

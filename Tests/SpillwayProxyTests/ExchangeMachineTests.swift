@@ -91,7 +91,9 @@ struct ExchangeAttemptTests {
             Issue.record("no plan: \(head)")
             return
         }
-        var retried = m
+        // The machine is not copyable: a second one, brought to the same point, takes the retry.
+        var retried = startedGET()
+        _ = retried.nodeHead(a0, slowDown, at: t0 + .milliseconds(5))
         let retry = retried.planned(.retry(after: .zero), at: t0)
         #expect(retry.attempt == .drop(a0) && retry.upstream == .acquire(a1, .retry, cursor: 0, excluding: 0b1, mayQueue: false))
         // No retry: the node's own SlowDown goes to the client.
@@ -123,13 +125,17 @@ struct ExchangeAttemptTests {
     }
 
     @Test func aRequestWaitsInTheQueueAndIsShedWhenItWaitsTooLong() {
-        var m = ExchangeMachine(plan: ExchangePlan(mayQueue: true, queueTimeout: .seconds(2)), at: t0)
-        #expect(m.start(.admitted(pacesReads: false, pacesWrites: false), limited: true, at: t0).upstream
-            == .acquire(a0, .first, cursor: 0, excluding: 0, mayQueue: true))
-        #expect(m.acquired(.queued, at: t0) == .none)
+        func queued() -> ExchangeMachine {
+            var m = ExchangeMachine(plan: ExchangePlan(mayQueue: true, queueTimeout: .seconds(2)), at: t0)
+            #expect(m.start(.admitted(pacesReads: false, pacesWrites: false), limited: true, at: t0).upstream
+                == .acquire(a0, .first, cursor: 0, excluding: 0, mayQueue: true))
+            #expect(m.acquired(.queued, at: t0) == .none)
+            return m
+        }
+        var m = queued()
         #expect(m.log.decision == .queued)
         #expect(m.nextDeadline == t0 + .seconds(2))
-        var dispatched = m
+        var dispatched = queued()
         #expect(dispatched.dispatched(1, at: t0 + .seconds(1))?.upstream == .connect(a0))
         #expect(m.tick(at: t0 + .seconds(2), sockets: idle).upstream == .abandonQueue)
         let shed = m.queueTimedOut(at: t0 + .seconds(2))

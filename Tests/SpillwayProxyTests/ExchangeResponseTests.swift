@@ -104,7 +104,7 @@ struct ExchangeResponseTests {
         #expect(m.nodeBody(a0, 100, paceDelay: .milliseconds(100), at: t0).client == .hold(until: t0 + .milliseconds(100)))
         // Once something is held, later bytes wait behind it even if paid for.
         #expect(m.nodeBody(a0, 100, paceDelay: .zero, at: t0).client == .hold(until: t0 + .milliseconds(100)))
-        #expect(!m.nodeMayRead(a0, clientWritable: true))
+        #expect(m.nodeMayRead(a0, clientWritable: true) == false)
         #expect(m.nodeEnd(a0, at: t0).client == .none)
         #expect(m.nextDeadline == t0 + .milliseconds(100))
         let released = m.tick(at: t0 + .milliseconds(100), sockets: idle)
@@ -117,9 +117,9 @@ struct ExchangeResponseTests {
         _ = m.acquired(.node(cursor: 0, node: 0), at: t0)
         #expect(m.connected(a0, reused: false, at: t0).upstream == .send(a0, replay: false, complete: false))
         #expect(m.clientBody(100, last: false, paceDelay: .milliseconds(50), at: t0).upstream == .forward(a0))
-        #expect(!m.wantsClientBytes(targetWritable: true))
+        #expect(m.wantsClientBytes(targetWritable: true) == false)
         #expect(m.tick(at: t0 + .milliseconds(50), sockets: idle).client == .resumeReads)
-        #expect(m.wantsClientBytes(targetWritable: true))
+        #expect(m.wantsClientBytes(targetWritable: true) == true)
     }
 
     @Test func theClientHangingUpDropsEveryAttempt() {

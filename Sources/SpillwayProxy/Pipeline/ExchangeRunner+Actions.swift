@@ -10,11 +10,11 @@ import SpillwayS3
 extension ExchangeRunner {
     /// Does `action` and whatever follows from it. `body`: the bytes of the event (client body or
     /// node body); `response`: the node head of the event and its bytes.
-    func run(_ action: ExchangeAction, at now: NIODeadline, body: ByteBuffer? = nil, response: (ResponseHead, ByteBuffer)? = nil) {
-        var next: ExchangeAction? = action
+    func run(_ first: consuming ExchangeAction, at now: NIODeadline, body: ByteBuffer? = nil, response: (ResponseHead, ByteBuffer)? = nil) {
+        var action = first
         var body = body
-        while let action = next {
-            next = perform(action, at: now, body: body, response: response)
+        while let next = perform(action, at: now, body: body, response: response) {
+            action = next
             body = nil
         }
         if !machine.isFinished, let deadline = machine.nextDeadline {

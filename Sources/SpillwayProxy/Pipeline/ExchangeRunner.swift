@@ -38,15 +38,15 @@ final class ExchangeRunner {
     private var recorded = false
     lazy var requestID = worker.nextRequestID()
 
-    init(context: RequestContext, worker: Worker, client: ClientConnection, now: NIODeadline) {
+    init(context: consuming RequestContext, worker: Worker, client: ClientConnection, now: NIODeadline) {
+        let plan = context.plan()
+        let hedgeDelay = plan.isRead && !plan.hasBody ? context.pools[0].hedgeDelay(at: Moment(now)) : nil
+        upstream = PassThroughRequest(forwarded: context.forwardHead)
         self.context = context
         self.worker = worker
         self.sink = client
         self.source = client
-        let plan = context.plan()
-        let hedgeDelay = plan.isRead && !plan.hasBody ? context.pools[0].hedgeDelay(at: Moment(now)) : nil
         machine = ExchangeMachine(plan: plan, hedgeDelay: hedgeDelay, at: Moment(now))
-        upstream = PassThroughRequest(forwarded: context.forwardHead)
         if machine.keepsBodyForReplay { replay = CircularBuffer(initialCapacity: 4) }
     }
 

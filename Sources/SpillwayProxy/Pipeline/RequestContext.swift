@@ -8,7 +8,7 @@ import SpillwayS3
 /// What one request is, found once from its head (Pingora's CTX): the S3 operation, bucket and
 /// key; the route and its pools; who sent it; what it counts toward. Read by the runner; never
 /// changed after the head arrived, so a reload never changes the rules under a request.
-struct RequestContext {
+struct RequestContext: ~Copyable {
     let head: RequestHead
     /// The head as it goes to the node: the client's bytes, minus hop-by-hop lines.
     let forwardHead: ByteBuffer
@@ -80,15 +80,11 @@ struct RequestContext {
             replayLimit: pool.policy.replayLimit, expectsContinue: head.expectsContinue, clientKeepAlive: head.keepAlive,
             clientIsHTTP10: head.minorVersion == 0, wholeObjectGET: head.method == .get && !head.hasRangeOrCondition,
             poolCount: pools.count, mayQueue: pool.policy.queue != nil, queueTimeout: pool.policy.queue?.timeout ?? .zero,
-            timeouts: ExchangePlan.Deadlines(route.timeouts), recovery: pool.policy.recovery, minClientRate: http.minClientRate, minRateWindow: http.minRateWindow)
+            timeouts: route.deadlines, recovery: pool.policy.recovery, minClientRate: http.minClientRate, minRateWindow: http.minRateWindow)
     }
 
     /// The request's path, for the `Resource` of an error body.
     var resource: String { String(RequestClassifier.split(target).path) }
-}
-
-extension ExchangePlan.Deadlines {
-    init(_ t: Timeouts) { self.init(connect: t.connect, firstByte: t.firstByte, idle: t.idle, attempt: t.attempt) }
 }
 
 /// A route's pools in order of preference, read through the state's pool list, so that a request

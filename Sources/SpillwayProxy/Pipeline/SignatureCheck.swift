@@ -6,7 +6,7 @@ import SpillwayS3
 /// Canonicalised from the request's raw bytes, and the head is indexed once, so a head with
 /// thousands of fields costs one pass.
 enum SignatureCheck {
-    static func verify(_ context: RequestContext, at unixSeconds: Int64) -> Result<SigV4Verifier.Verified, SigV4Verifier.Failure> {
+    static func verify(_ context: borrowing RequestContext, at unixSeconds: Int64) -> Result<SigV4Verifier.Verified, SigV4Verifier.Failure> {
         let head = context.forwardHead
         let parsed = context.head
         let identity = context.protection.config.identity

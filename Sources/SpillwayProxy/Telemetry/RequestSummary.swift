@@ -34,7 +34,7 @@ struct RequestSummary: Sendable {
     /// The response started and then failed: the client connection was cut.
     var aborted: Bool { log.aborted }
 
-    init(context: RequestContext, log: ExchangeLog, pools: RoutePools, requestID: String, errorCode: String?, poolName: String, now: NIODeadline) {
+    init(context: borrowing RequestContext, log: ExchangeLog, pools: RoutePools, requestID: String, errorCode: String?, poolName: String, now: NIODeadline) {
         self.log = log
         self.requestID = requestID
         startedAtUnixMillis = context.startedAtWallMillis
