@@ -422,7 +422,7 @@ def main():
     p.add_argument("--duration", type=int, default=5)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="1 repetition of 3 s")
-    p.add_argument("--only", default="", help="comma-separated workload names to run")
+    p.add_argument("--only", action="append", default=[], help="a workload to run (repeat for more; names hold commas)")
     p.add_argument("--targets", default="direct,spillway,nginx,haproxy")
     p.add_argument("--bulk-size", type=int, default=5 * GiB, help="0 skips the 5 GiB memory test")
     p.add_argument("--out", default=os.path.join(HERE, "results"))
@@ -471,7 +471,10 @@ def main():
         targets["haproxy"] = Service("haproxy", ["haproxy", "-f", f"{work}/haproxy.cfg", "-db"], ha_port, log)
         services += [t for n, t in targets.items() if n != "direct"]
         order = [t for t in args.targets.split(",") if t in targets]
-        workloads = [w for w in WORKLOADS if not args.only or w["name"] in args.only.split(",")]
+        unknown = [n for n in args.only if n not in [w["name"] for w in WORKLOADS]]
+        if unknown:
+            sys.exit(f"unknown workload {unknown}; the workloads are: {[w['name'] for w in WORKLOADS]}")
+        workloads = [w for w in WORKLOADS if not args.only or w["name"] in args.only]
 
         results = {w["name"]: {t: [] for t in order} for w in workloads}
         for rep in range(args.reps):
