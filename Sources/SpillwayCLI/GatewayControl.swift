@@ -20,7 +20,7 @@ final class GatewayControl: AdminBackend {
         var version: Int
         /// Nil in quick mode until a config is applied through the API.
         var text: String?
-        var listen: [HostPort]
+        var listen: [Listener]
         var reloads = 0
         var refusals = 0
         var lastRefusal: String?
@@ -41,7 +41,7 @@ final class GatewayControl: AdminBackend {
         self.path = path
         self.adjust = adjust
         self.logger = logger
-        current = Mutex(Current(version: server.currentSnapshot.version, text: text, listen: server.currentSnapshot.config.listen))
+        current = Mutex(Current(version: server.currentSnapshot.version, text: text, listen: server.currentSnapshot.config.listeners))
     }
 
     func status() -> GatewayStatus {
@@ -91,14 +91,16 @@ final class GatewayControl: AdminBackend {
         case .success(var config):
             adjust(&config)
             let listen = current.withLock { $0.listen }
-            if config.listen != listen {
+            // Listeners are bound at start: their addresses, and whether each carries TLS, need a
+            // restart (its certificate files may change at any reload).
+            if config.listen != listen.map(\.address) || zip(config.listeners, listen).contains(where: { ($0.tls == nil) != ($1.tls == nil) }) {
                 let line = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("listen") }.map { $0 + 1 } ?? 1
                 return .failure(
                     ConfigError(issues: [
                         ConfigIssue(
                             file: file, line: line, column: 1,
-                            message: "listen changed (running: \(listen.map(\.description).joined(separator: ", ")))",
-                            fix: "keep listen as it is; a new listen address needs a restart")
+                            message: "listen changed (running: \(listen.map { $0.address.description + ($0.tls == nil ? "" : " with TLS") }.joined(separator: ", ")))",
+                            fix: "keep the listen addresses, and TLS on or off on each, as they are; changing them needs a restart")
                     ]))
             }
             return .success(config)

@@ -16,6 +16,9 @@ extension ConfigLoader {
         var maxIdle = Keys.maxIdlePerNode.int
         var nodeProtection = NodeProtectionConfig()
         var nodeEntries = 0
+        var tls = NodeTLSConfig()
+        var credentials: PoolCredentials?
+        var signing: SigningConfig?
         for (key, _, value) in r.entries(node, of: "pools[]", named: "a pool") {
             switch key {
             case "name": name = r.string(value, Keys.name)
@@ -36,6 +39,9 @@ extension ConfigLoader {
             case "retry": retry = readRetry(value, r)
             case "hedge": hedge = readHedge(value, r)
             case "protection": nodeProtection = readNodeProtection(value, r)
+            case "tls": tls = readNodeTLS(value, r)
+            case "credentials": credentials = readCredentials(pool: value, r)
+            case "signing": signing = readSigning(value, r)
             default: break
             }
         }
@@ -51,9 +57,13 @@ extension ConfigLoader {
         }
         // Bad node entries were reported where they stand.
         guard !nodes.isEmpty else { return nil }
-        return PoolConfig(
+        var pool = PoolConfig(
             name: name, balancer: balancer, nodes: nodes, maxIdlePerNode: maxIdle, health: health, outlier: outlier,
             retry: retry, hedge: hedge, protection: nodeProtection)
+        pool.tls = tls
+        pool.credentials = credentials
+        pool.signing = signing
+        return pool
     }
 
     static func readNode(_ node: Node, _ r: YAMLReader) -> NodeConfig? {
@@ -78,10 +88,10 @@ extension ConfigLoader {
         }
         guard let text = r.string(urlNode, "a node URL") else { return nil }
         switch ValueParsers.nodeURL(text) {
-        case .success(let hp):
-            return NodeConfig(url: text, address: HostPort(host: hp.host, port: hp.port), weight: weight, drain: drain)
+        case .success(let url):
+            return NodeConfig(url: text, address: HostPort(host: url.host, port: url.port), secure: url.secure, weight: weight, drain: drain)
         case .failure(let problem):
-            r.report(urlNode, "\(problem.message): '\(text)'", fix: "write it as http://host:port, e.g. http://10.0.0.5:9000")
+            r.report(urlNode, "\(problem.message): '\(text)'", fix: "write it as http://host:port or https://host:port, e.g. http://10.0.0.5:9000")
             return nil
         }
     }

@@ -13,7 +13,7 @@ public enum ConfigLoader {
     }
 
     static func read(_ root: Node, _ r: YAMLReader) -> GatewayConfig? {
-        var listen: [HostPort] = []
+        var listeners: [Listener] = []
         var workers: Int?
         var domains: [String] = []
         var timeouts = Timeouts()
@@ -31,14 +31,7 @@ public enum ConfigLoader {
             switch key {
             case "listen":
                 listenNode = keyNode
-                for item in r.list(value) {
-                    guard let text = r.string(item, "a listen address") else { continue }
-                    if let hp = ValueParsers.hostPort(text, allowPortZero: true) {
-                        listen.append(HostPort(host: hp.host, port: hp.port))
-                    } else {
-                        r.report(item, "listen address '\(text)' is not host:port", fix: "for example 127.0.0.1:9000 or [::1]:9000")
-                    }
-                }
+                listeners = readListeners(value, r)
             case "workers":
                 workers = r.int(value, ConfigKeys.workers)
             case "s3":
@@ -135,13 +128,15 @@ public enum ConfigLoader {
                          fix: "use one of: \(protection.classes.joined(separator: ", "))")
             }
         }
-        if let admin = observability.admin, listen.contains(admin.listen), admin.listen.port != 0 {
+        checkSigning(pools, verifySignatures: protection.identity.verifySignatures, r)
+        if let admin = observability.admin, listeners.contains(where: { $0.address == admin.listen }), admin.listen.port != 0 {
             r.report(root, "admin.listen \(admin.listen) is also an S3 listen address", fix: "give the admin listener an address of its own")
         }
         guard r.issues.isEmpty else { return nil }
         var config = GatewayConfig(
-            listen: listen, workers: workers, virtualHostDomains: domains, timeouts: timeouts, drainTimeout: drain,
+            listen: [], workers: workers, virtualHostDomains: domains, timeouts: timeouts, drainTimeout: drain,
             pools: pools.map(\.0), routes: routes.map(\.0), defaultPool: defaultName, protection: protection)
+        config.listeners = listeners
         config.observability = observability
         config.http = http
         return config
@@ -189,7 +184,9 @@ public enum ConfigLoader {
             .custom(Keys.endpoint) { _, v, r in
                 guard let text = r.string(v, Keys.endpoint) else { return }
                 switch ValueParsers.nodeURL(text) {
-                case .success(let hp): endpoint = HostPort(host: hp.host, port: hp.port)
+                case .success(let url) where url.secure:
+                    r.report(v, "tracing.otlp_endpoint: spans are sent over plain HTTP only", fix: "use the collector's http:// OTLP address")
+                case .success(let url): endpoint = HostPort(host: url.host, port: url.port)
                 case .failure(let problem):
                     r.report(v, "tracing.otlp_endpoint: \(problem.message.replacingOccurrences(of: "node URL", with: "collector URL"))",
                              fix: "the collector's OTLP/HTTP address, e.g. http://127.0.0.1:4318 (spans go to /v1/traces)")

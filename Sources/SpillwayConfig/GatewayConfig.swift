@@ -5,7 +5,7 @@ import SpillwayS3
 /// The validated content of a config file (or of quick-mode arguments), as plain values.
 /// Every field here is documented in `config/spillway.example.yaml`.
 public struct GatewayConfig: Sendable, Equatable {
-    public var listen: [HostPort]
+    public var listeners: [Listener]
     /// Event-loop threads; nil means one per core.
     public var workers: Int?
     public var virtualHostDomains: [String]
@@ -24,7 +24,7 @@ public struct GatewayConfig: Sendable, Equatable {
         protection: ProtectionConfig = .init()
     ) {
         self.protection = protection
-        self.listen = listen
+        self.listeners = listen.map { Listener(address: $0) }
         self.workers = workers
         self.virtualHostDomains = virtualHostDomains
         self.timeouts = timeouts
@@ -33,6 +33,9 @@ public struct GatewayConfig: Sendable, Equatable {
         self.routes = routes
         self.defaultPool = defaultPool
     }
+
+    /// The listen addresses, plain and TLS alike.
+    public var listen: [HostPort] { listeners.map(\.address) }
 }
 
 public struct HostPort: Sendable, Equatable, Hashable, CustomStringConvertible {
@@ -122,13 +125,16 @@ public struct TimeoutOverrides: Sendable, Equatable {
 public struct NodeConfig: Sendable, Equatable {
     public var url: String
     public var address: HostPort
+    /// An `https://` node: reached over TLS with its pool's `tls` settings.
+    public var secure: Bool
     public var weight: Int
     /// Out of rotation: takes no new requests; requests in flight finish.
     public var drain: Bool
 
-    public init(url: String, address: HostPort, weight: Int = 1, drain: Bool = false) {
+    public init(url: String, address: HostPort, secure: Bool = false, weight: Int = 1, drain: Bool = false) {
         self.url = url
         self.address = address
+        self.secure = secure
         self.weight = weight
         self.drain = drain
     }
@@ -232,6 +238,11 @@ public struct PoolConfig: Sendable, Equatable {
     public var retry: RetryConfig
     public var hedge: HedgeConfig
     public var protection: NodeProtectionConfig
+    /// TLS toward the pool's `https://` nodes (defaults when the section is absent).
+    public var tls = NodeTLSConfig()
+    /// The pool's own identity; nil: requests pass under the client's signature.
+    public var credentials: PoolCredentials?
+    public var signing: SigningConfig?
 
     public init(
         name: String, balancer: BalancerKind = .peakEWMA, nodes: [NodeConfig], maxIdlePerNode: Int = ConfigKeys.Pool.maxIdlePerNode.int,

@@ -30,6 +30,8 @@ public struct TenantConfig: Sendable, Equatable {
     /// Its share, relative to other tenants of the same class, when requests queue.
     public var weight: Int
     public var limits: LimitsConfig
+    /// Its access policy; empty: it may do anything.
+    public var allow: [AccessRule] = []
 
     public init(name: String, accessKeys: [String] = [], priorityClass: String? = nil, weight: Int = 1, limits: LimitsConfig = .init()) {
         self.name = name

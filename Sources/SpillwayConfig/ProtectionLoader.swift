@@ -115,6 +115,7 @@ extension ConfigLoader {
                 classNodes.append(value)
             case "weight": t.weight = r.int(value, ConfigKeys.Tenant.weight) ?? 1
             case "limits": t.limits = readLimits(value, r)
+            case "allow": t.allow = readAllow(value, r)
             default: break
             }
         }

@@ -13,8 +13,8 @@ public enum QuickConfig {
         var nodeConfigs: [NodeConfig] = []
         for node in nodes {
             switch ValueParsers.nodeURL(node) {
-            case .success(let hp): nodeConfigs.append(NodeConfig(url: node, address: HostPort(host: hp.host, port: hp.port)))
-            case .failure(let problem): fail("\(problem.message): '\(node)'", "write nodes as http://host:port")
+            case .success(let url): nodeConfigs.append(NodeConfig(url: node, address: HostPort(host: url.host, port: url.port), secure: url.secure))
+            case .failure(let problem): fail("\(problem.message): '\(node)'", "write nodes as http://host:port or https://host:port")
             }
         }
         var kind = BalancerKind.peakEWMA

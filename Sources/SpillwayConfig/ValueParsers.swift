@@ -74,30 +74,37 @@ public enum ValueParsers {
     }
 
     /// `http://host[:port][/]`. The node URL names a server, not a path on it.
-    public static func nodeURL(_ text: String) -> Result<(host: String, port: Int), NodeURLProblem> {
+    public struct NodeURL: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var secure: Bool
+    }
+
+    /// `http://host[:port]` or `https://host[:port]`, no path.
+    public static func nodeURL(_ text: String) -> Result<NodeURL, NodeURLProblem> {
         let lower = text.lowercased()
-        if lower.hasPrefix("https://") { return .failure(.tlsUnsupported) }
-        guard lower.hasPrefix("http://") else { return .failure(.notHTTP) }
-        var rest = text.dropFirst("http://".count)
+        let secure = lower.hasPrefix("https://")
+        guard secure || lower.hasPrefix("http://") else { return .failure(.notHTTP) }
+        var rest = text.dropFirst(secure ? "https://".count : "http://".count)
         if rest.hasSuffix("/") { rest = rest.dropLast() }
         guard !rest.contains("/"), !rest.contains("?"), !rest.contains("@") else { return .failure(.hasPath) }
+        let defaultPort = secure ? 443 : 80
         let withPort: String
         if rest.hasPrefix("[") {
-            withPort = rest.hasSuffix("]") ? "\(rest):80" : String(rest)
+            withPort = rest.hasSuffix("]") ? "\(rest):\(defaultPort)" : String(rest)
         } else {
-            withPort = rest.contains(":") ? String(rest) : "\(rest):80"
+            withPort = rest.contains(":") ? String(rest) : "\(rest):\(defaultPort)"
         }
         guard let parsed = hostPort(withPort) else { return .failure(.badAddress) }
-        return .success(parsed)
+        return .success(NodeURL(host: parsed.host, port: parsed.port, secure: secure))
     }
 
     public enum NodeURLProblem: Error, Sendable {
-        case tlsUnsupported, notHTTP, hasPath, badAddress
+        case notHTTP, hasPath, badAddress
 
         public var message: String {
             switch self {
-            case .tlsUnsupported: "https:// nodes are not supported yet"
-            case .notHTTP: "a node URL must start with http://"
+            case .notHTTP: "a node URL must start with http:// or https://"
             case .hasPath: "a node URL names a server only, with no path, query or user"
             case .badAddress: "the node URL has no valid host and port"
             }

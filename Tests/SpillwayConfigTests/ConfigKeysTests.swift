@@ -31,7 +31,10 @@ struct ConfigKeysTests {
     @Test func theExampleConfigIsValidAndSaysWhatItMeans() throws {
         let text = try String(contentsOf: Self.example, encoding: .utf8)
         let config = try ConfigLoader.load(text: text, file: "spillway.example.yaml").get()
-        #expect(config.pools.map(\.name) == ["primary", "archive"])
+        #expect(config.pools.map(\.name) == ["primary", "archive", "cloud", "replica"])
+        #expect(config.listeners.map { $0.tls != nil } == [false, true])
+        #expect(config.pools.map { $0.credentials != nil } == [false, true, true, true])
+        #expect(config.pools[1].signing?.payload == .decode && config.pools[2].signing?.addressing == .virtual)
         #expect(config.routes.count == 2 && config.defaultPool == "primary")
         #expect(config.pools[0].nodes.map(\.weight) == [2, 1, 1])
         #expect(config.observability.admin?.listen.port == 9901)

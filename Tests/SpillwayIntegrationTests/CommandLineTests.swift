@@ -16,10 +16,35 @@ struct CommandLineTests {
         #expect(serveHelp.stdout.contains("--listen"))
     }
 
-    @Test func checkAcceptsTheExampleConfig() throws {
-        let r = try run(Paths.spillway, ["check", "--config", Paths.root.appendingPathComponent("config/spillway.example.yaml").path])
-        #expect(r.status == 0, "\(r.stdout)")
-        #expect(r.stdout.contains("OK (2 pool(s), 4 node(s), 2 route(s))"))
+    /// The example names files (certificates, secrets) and environment variables: given them, as a
+    /// deployment would, it checks; without them, each missing one is reported at its line.
+    @Test func checkAcceptsTheExampleConfigGivenItsFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spillway-example-\(UUID().uuidString)")
+        let pki = try TestPKI(name: "example", directory: dir.appendingPathComponent("tls"))
+        let server = try pki.issue("server")
+        let client = try pki.issue("gateway-client", names: ["spillway"], client: true)
+        for (from, to) in [(server.certificate, "tls/server.pem"), (server.key, "tls/server.key"), (pki.caCertificate, "tls/clients-ca.pem"),
+                           (client.certificate, "tls/gateway-client.pem"), (client.key, "tls/gateway-client.key")] where from != dir.appendingPathComponent(to).path {
+            try? FileManager.default.removeItem(at: dir.appendingPathComponent(to))
+            try FileManager.default.copyItem(atPath: from, toPath: dir.appendingPathComponent(to).path)
+        }
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("secrets"), withIntermediateDirectories: true)
+        try "archive-secret\n".write(to: dir.appendingPathComponent("secrets/archive.secret"), atomically: true, encoding: .utf8)
+        try "archive-token\n".write(to: dir.appendingPathComponent("secrets/archive.token"), atomically: true, encoding: .utf8)
+        for file in ["spillway.example.yaml", "clients.example.yaml"] {
+            try FileManager.default.copyItem(at: Paths.root.appendingPathComponent("config/\(file)"), to: dir.appendingPathComponent(file))
+        }
+        let config = dir.appendingPathComponent("spillway.example.yaml").path
+        let r = try run(Paths.spillway, ["check", "--config", config], environment: ["CLOUD_SECRET": "s", "CLOUD_SESSION_TOKEN": "t"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("OK (4 pool(s), 6 node(s), 2 route(s))"))
+
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("secrets"))
+        let missing = try run(Paths.spillway, ["check", "--config", config], environment: ["CLOUD_SECRET": "", "CLOUD_SESSION_TOKEN": "t"])
+        #expect(missing.status == 1)
+        #expect(missing.stdout.contains("cannot read the secret file \(dir.path)/secrets/archive.secret"))
+        #expect(missing.stdout.contains("cannot read the session token file"))
+        #expect(missing.stdout.contains("the environment variable CLOUD_SECRET (the pool's secret) is not set"))
     }
 
     @Test func checkPrintsEveryProblemWithFileLineAndFix() throws {

@@ -56,7 +56,8 @@ extension ConfigKeys {
 
     /// Every key, in the order of the reference.
     public static let all: [ConfigKey] = [
-        listen, workers, s3, virtualHostDomains,
+        listen, Listen.address, Listen.tls, Listen.certificate, Listen.key, Listen.clientCA, Listen.minVersion,
+        workers, s3, virtualHostDomains,
         HTTP.section, HTTP.maxHeadSize, HTTP.maxHeaders, HTTP.maxTargetLength, HTTP.maxPipelined, HTTP.minClientRate, HTTP.minRateWindow,
         Timeouts.section, Timeouts.connect, Timeouts.firstByte, Timeouts.idle, Timeouts.clientIdle, Timeouts.attempt, Timeouts.requestHead,
         drainTimeout,
@@ -67,11 +68,17 @@ extension ConfigKeys {
         Pool.retry, Pool.maxAttempts, Pool.maxResumes, Pool.budgetPercent, Pool.minPerSecond, Pool.backoffBase, Pool.backoffMax, Pool.replayBuffer,
         Pool.hedge, Pool.hedgeEnabled, Pool.hedgePercentile, Pool.hedgeMinDelay,
         Pool.protection, Pool.maxInFlightPerNode, Pool.adaptive, Pool.queue, Pool.queueMax, Pool.queueTimeout,
+        Security.tls, Security.caFile, Security.verifyHostname, Security.serverName, Security.certificate, Security.key, Security.minVersion,
+        Security.credentials, Security.accessKeyID, Security.secret, Security.secretFile, Security.secretEnv,
+        Security.sessionToken, Security.sessionTokenFile, Security.sessionTokenEnv,
+        Security.signing, Security.region, Security.service, Security.addressing, Security.payload, Security.unsignedOverHTTP,
+        Security.maxChunkSize,
         Route.list, Route.name, Route.match, Route.bucket, Route.prefix, Route.operation, Route.method, Route.pool, Route.pools,
         Route.timeouts, Route.timeoutConnect, Route.timeoutFirstByte, Route.timeoutIdle, Route.timeoutAttempt, Route.priorityClass,
         defaultPool,
         classes, defaultClass,
         Tenant.list, Tenant.name, Tenant.accessKeys, Tenant.priorityClass, Tenant.weight, Tenant.limits,
+        Access.allow, Access.buckets, Access.prefixes, Access.operations,
         defaultLimits, Bucket.list, Bucket.bucket, Bucket.limits,
         Limits.requests, Limits.read, Limits.write, Limits.list, Limits.delete, Limits.other, Limits.burst, Limits.bandwidth,
         Limits.bandwidthRead, Limits.bandwidthWrite, Limits.concurrency, Limits.global,

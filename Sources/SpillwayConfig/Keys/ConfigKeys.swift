@@ -1,6 +1,6 @@
 /// Every config key of Spillway, in the order the reference lists them.
 public enum ConfigKeys {
-    public static let listen = ConfigKey("listen", .list("`host:port` addresses"), .required, "Addresses to accept S3 clients on: `host:port`, `[v6]:port`. Port 0 picks a free port.")
+    public static let listen = ConfigKey("listen", .list("`host:port` addresses, or `{address, tls}`"), .required, "Addresses to accept S3 clients on: `host:port`, `[v6]:port`, or `{ address: host:port, tls: {...} }` for HTTPS. Port 0 picks a free port.")
     public static let workers = ConfigKey("workers", .int(1...256), .text("cores"), "Event-loop threads. A client connection and its node connections share one thread.")
     public static let s3 = ConfigKey("s3", .section, .none, "How S3 requests are addressed.")
     public static let virtualHostDomains = ConfigKey("s3.virtual_host_domains", .list("domains"), .none, "Base domains for virtual-hosted-style requests: with `s3.local`, `Host: photos.s3.local` names bucket `photos`. Every other request is path-style.")
