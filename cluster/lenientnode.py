@@ -22,12 +22,18 @@ can make a node misbehave on the response side:
                                            "close": bool, "then_raw": b64, "delay_ms": n}]}
                      each response is used once, first match wins; "then_raw" is sent
                      "delay_ms" after the response, on the same connection.
+                     With --tls-cert/--tls-key the node speaks TLS; a scripted "close" then
+                     ends with close_notify, or, with "tls_close": "abrupt", without it (the
+                     TCP connection just ends, as a truncation attack would look).
 
 Prints {"port": N, "control_port": M} once listening; exits when stdin closes.
 """
+import argparse
 import base64
 import json
+import os
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -158,6 +164,11 @@ def serve(sock):
                 time.sleep(script.get("delay_ms", 0) / 1000)
                 sock.sendall(base64.b64decode(script["then_raw"]))
             if script.get("close"):
+                if isinstance(sock, ssl.SSLSocket):
+                    if script.get("tls_close") == "abrupt":
+                        os.close(sock.detach())  # a FIN with no close_notify before it
+                    else:
+                        sock = sock.unwrap()  # close_notify, then the FIN
                 return
     except OSError:
         pass
@@ -168,11 +179,20 @@ def serve(sock):
             pass
 
 
-def accept_loop(listener):
+def accept_loop(listener, tls):
     while True:
         sock, _ = listener.accept()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        threading.Thread(target=serve, args=(sock,), daemon=True).start()
+        threading.Thread(target=serve_tls if tls else serve, args=(sock, tls) if tls else (sock,), daemon=True).start()
+
+
+def serve_tls(sock, tls):
+    try:
+        sock = tls.wrap_socket(sock, server_side=True)
+    except (ssl.SSLError, OSError):
+        sock.close()
+        return
+    serve(sock)
 
 
 class Control(BaseHTTPRequestHandler):
@@ -207,11 +227,19 @@ class Control(BaseHTTPRequestHandler):
 
 
 def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    args = parser.parse_args()
+    tls = None
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     listener.listen(256)
-    threading.Thread(target=accept_loop, args=(listener,), daemon=True).start()
+    threading.Thread(target=accept_loop, args=(listener, tls), daemon=True).start()
     control = ThreadingHTTPServer(("127.0.0.1", 0), Control)
     threading.Thread(target=control.serve_forever, daemon=True).start()
     print(json.dumps({"port": listener.getsockname()[1], "control_port": control.server_address[1]}), flush=True)

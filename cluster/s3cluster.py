@@ -263,8 +263,8 @@ class NodeServer(ThreadedWSGIServer):
 
     daemon_threads = True
 
-    def __init__(self, host, port, app):
-        super().__init__(host, port, app, handler=QuietHandler)
+    def __init__(self, host, port, app, ssl_context=None):
+        super().__init__(host, port, app, handler=QuietHandler, ssl_context=ssl_context)
         self._open = set()
         self._lock = threading.Lock()
 
@@ -296,8 +296,9 @@ class NodeServer(ThreadedWSGIServer):
 
 
 class Node:
-    def __init__(self, index, host, port, app):
+    def __init__(self, index, host, port, app, ssl_context=None):
         self.index, self.host, self.port = index, host, port
+        self.ssl_context = ssl_context
         self.faults = FaultInjection(app)
         self.app = self.faults
         self.server = None
@@ -307,7 +308,7 @@ class Node:
         with self.lock:
             if self.server:
                 return
-            server = NodeServer(self.host, self.port, self.app)
+            server = NodeServer(self.host, self.port, self.app, self.ssl_context)
             self.port = server.server_address[1]
             threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
             self.server = server
@@ -332,13 +333,15 @@ class Node:
             return len(server._open)
 
 
-def bootstrap_auth(port):
+def bootstrap_auth(port, tls=False):
     """Creates an IAM user allowed everything in S3, then turns on moto's request authentication."""
     import boto3
 
+    scheme = "https" if tls else "http"
     iam = boto3.client(
         "iam",
-        endpoint_url=f"http://127.0.0.1:{port}",
+        endpoint_url=f"{scheme}://127.0.0.1:{port}",
+        verify=False,
         region_name=REGION,
         aws_access_key_id="bootstrap",
         aws_secret_access_key="bootstrap",
@@ -348,9 +351,11 @@ def bootstrap_auth(port):
     iam.put_user_policy(UserName=USER, PolicyName="s3-everything", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName=USER)["AccessKey"]
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+        f"{scheme}://127.0.0.1:{port}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
     )
-    urllib.request.urlopen(request).read()
+    import ssl
+
+    urllib.request.urlopen(request, context=ssl._create_unverified_context() if tls else None).read()
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
@@ -423,19 +428,27 @@ def main():
     parser.add_argument("--control-port", type=int, default=0)
     parser.add_argument("--no-auth", action="store_true", help="leave moto's request authentication off")
     parser.add_argument("--exit-with-stdin", action="store_true", help="exit when stdin reaches end of file")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate chain (and --tls-key)")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
+    ssl_context = None
+    if args.tls_cert:
+        import ssl
+
+        ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ssl_context.load_cert_chain(args.tls_cert, args.tls_key)
 
     keys = {}
     app = PresignedURLCheck(DomainDispatcherApplication(create_backend_app), keys)
-    nodes = [Node(i, args.host, int(p), app) for i, p in enumerate(args.ports.split(","))]
+    nodes = [Node(i, args.host, int(p), app, ssl_context) for i, p in enumerate(args.ports.split(","))]
     for node in nodes:
         node.start()
 
-    info = {"region": REGION, "host": args.host}
+    info = {"region": REGION, "host": args.host, "tls": ssl_context is not None}
     if args.no_auth:
         info.update(access_key="testing", secret_key="testing", auth=False)
     else:
-        access, secret = bootstrap_auth(nodes[0].port)
+        access, secret = bootstrap_auth(nodes[0].port, tls=ssl_context is not None)
         keys[access] = secret
         info.update(access_key=access, secret_key=secret, auth=True)
 

@@ -39,7 +39,8 @@ pip_install() {
 case "$what" in
   demo) pip_install ;;
   # prometheus scrapes the metrics in a test; chromium loads the dashboard headless.
-  tests) pip_install; apt_install redis-server:redis-server prometheus:prometheus chromium:chromium ;;
+  # openssl makes the TLS tests' certificates; rclone is one of the real clients.
+  tests) pip_install; apt_install redis-server:redis-server prometheus:prometheus chromium:chromium openssl:openssl rclone:rclone ;;
   bench) pip_install; apt_install nginx:nginx haproxy:haproxy wrk:wrk perf:linux-perf ;;
   *) fail "usage: scripts/setup.sh demo|tests|bench" ;;
 esac

@@ -1,5 +1,6 @@
 import Foundation
 import SpillwayConfig
+import SpillwayProxy
 
 /// Reads a config from disk (or from text sent to the admin API); a missing or unreadable file is
 /// reported like any other problem, with the file it concerns.
@@ -34,6 +35,14 @@ enum ConfigFile {
                 } else {
                     issues.append(ConfigIssue(file: file, line: 1, column: 1, message: "cannot read the credentials file \(resolved)",
                                               fix: "check auth.credentials_file and its permissions"))
+                }
+            }
+            // Certificates and keys are checked as the gateway would use them, so a bad file is
+            // refused at its line, at start, by `spillway check`, and on a reload alike.
+            if issues.isEmpty {
+                issues += TLSMaterial.problems(in: config).map {
+                    ConfigIssue(file: file, line: $0.file.line, column: $0.file.column, message: "\($0.file.path): \($0.message)",
+                                fix: "check the file: PEM, readable, and the key belonging to its certificate")
                 }
             }
             return issues.isEmpty ? .success(config) : .failure(ConfigError(issues: issues))

@@ -123,8 +123,8 @@ struct Serve: AsyncParsableCommand {
             }
             adminServer = started
         }
-        for address in try await server.start() {
-            say("spillway \(Spillway.version) listening on http://\(address.ipAddress ?? "?"):\(address.port ?? 0)")
+        for (address, tls) in try await server.start() {
+            say("spillway \(Spillway.version) listening on \(tls ? "https" : "http")://\(address.ipAddress ?? "?"):\(address.port ?? 0)")
         }
         while true {
             let signal = await signals.next()

@@ -19,6 +19,12 @@ public struct PoolPolicy: Sendable, Equatable {
     public var maxIdlePerNode: Int
     /// Active health checks (nil: none).
     public var probe: Probe?
+    /// TLS toward the pool's `https://` nodes, and the identity its requests are signed with (nil:
+    /// requests pass under the client's own signature).
+    public var tls: NodeTLSConfig
+    public var credentials: PoolCredentials?
+    public var signing: SigningConfig?
+    public var hasTLSNodes: Bool { nodes.contains(where: \.secure) }
 
     public struct Hedge: Sendable, Equatable {
         public var minDelay: Duration
@@ -67,5 +73,8 @@ public struct PoolPolicy: Sendable, Equatable {
         maxIdlePerNode = config.maxIdlePerNode
         let h = config.health
         probe = h.enabled ? Probe(method: h.method, path: h.path, expect: h.expect, interval: h.interval, jitter: h.jitter, timeout: h.timeout) : nil
+        tls = config.tls
+        credentials = config.credentials
+        signing = config.signing
     }
 }

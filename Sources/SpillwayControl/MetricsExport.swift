@@ -58,6 +58,9 @@ public final class MetricsExport: Sendable {
         for series in status.inFlight {
             set(c.inFlight, c.inFlight.dimensions(series.operation, series.bucket, series.tenant), Double(series.count))
         }
+        for listener in status.tls {
+            set(c.tlsCertificateExpiry, c.tlsCertificateExpiry.dimensions(listener.address), Double(listener.notValidAfter))
+        }
         set(c.configVersion, [], Double(status.configVersion))
         if let reachable = status.fleetRedisReachable { set(c.redisReachable, [], reachable ? 1 : 0) }
         let withdrawn = lastScrape.withLock { last -> [Prometheus.Gauge] in

@@ -17,6 +17,11 @@ public struct GatewayStatus: Codable, Sendable, Equatable {
     public var configReloads = 0
     public var configRefusals = 0
     public var lastConfigRefusal: String?
+    /// The certificate of each TLS listener.
+    public var tls: [ListenerTLSStatus] = []
+    /// Certificate reloads (a watched file changed) put in force and refused since start.
+    public var tlsReloads = 0
+    public var tlsReloadRefusals = 0
 
     public init(
         configVersion: Int, uptimeSeconds: Double, pools: [PoolStatus], tenants: [TrafficStatus], buckets: [TrafficStatus],
@@ -143,6 +148,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var firstByteMsTotal = 0.0
     public var connectionsOpened = 0
     public var connectionsReused = 0
+    /// TLS handshakes with the node (an `https://` node): one per connection opened, so reuse keeps it low.
+    public var tlsHandshakes = 0
 
     /// Healthy, not drained, not ejected, not throttled.
     public var inRotation: Bool { healthy && !drained && ejectedForSeconds == nil && !throttled }
@@ -180,5 +187,26 @@ public struct TrafficStatus: Codable, Sendable, Equatable {
     public init(name: String, className: String? = nil) {
         self.name = name
         self.className = className
+    }
+}
+
+/// What a TLS listener serves now.
+public struct ListenerTLSStatus: Codable, Sendable, Equatable {
+    public var address: String
+    /// The leaf certificate's subject.
+    public var subject: String
+    /// Seconds since 1970 when the certificate stops being valid.
+    public var notValidAfter: Int
+    /// Clients must present a certificate.
+    public var mutualTLS: Bool
+    /// Why the last reload of its files was refused (the previous certificate stays), if it was.
+    public var lastReloadProblem: String?
+
+    public init(address: String, subject: String, notValidAfter: Int, mutualTLS: Bool, lastReloadProblem: String?) {
+        self.address = address
+        self.subject = subject
+        self.notValidAfter = notValidAfter
+        self.mutualTLS = mutualTLS
+        self.lastReloadProblem = lastReloadProblem
     }
 }

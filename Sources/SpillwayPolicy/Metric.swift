@@ -53,6 +53,10 @@ public enum MetricCatalog {
     public static let budgetWithdrawn = Metric("spillway_retry_budget_withdrawn", .gauge, ["pool"], "Retries, hedges and resumes the budget paid for.")
     public static let budgetRefused = Metric("spillway_retry_budget_refused", .gauge, ["pool"], "Retries, hedges and resumes the budget refused.")
     public static let queueDepth = Metric("spillway_queue_depth", .gauge, ["pool"], "Requests waiting for a node with room.")
+    public static let tlsHandshakes = Metric("spillway_node_tls_handshakes_total", .counter, ["pool", "node"], "TLS handshakes with an `https://` node: one per connection opened, so keep-alive reuse keeps it low.")
+    public static let tlsCertificateExpiry = Metric("spillway_tls_certificate_expiry_timestamp_seconds", .gauge, ["listener"], "When the certificate a TLS listener serves stops being valid (seconds since 1970).")
+    public static let tlsReloads = Metric("spillway_tls_reloads_total", .counter, ["result"], "Certificate reloads after a watched file changed: `applied`, or `refused` (the previous certificate stays).")
+    public static let tlsHandshakeFailures = Metric("spillway_tls_handshake_failures_total", .counter, ["listener"], "Client TLS handshakes that failed (no or bad client certificate, no common version or cipher, timed out).")
     public static let configVersion = Metric("spillway_config_version", .gauge, [], "The version of the config in force.")
     public static let redisReachable = Metric("spillway_fleet_redis_reachable", .gauge, [], "1 while fleet-wide limits reach Redis.")
 
@@ -60,7 +64,7 @@ public enum MetricCatalog {
         requests, errors, duration, firstByte, bytesReceived, bytesSent, inFlight, retries, hedges, hedgeWins, resumes, resumedBytes,
         limiterDecisions, connectionsOpened, connectionsReused, healthEvents, configReloads, nodeUp, nodeHealthy, nodeDrained,
         nodeEjected, nodeEjections, nodeInFlight, nodeInFlightLimit, nodeLatency, budgetBalance, budgetWithdrawn, budgetRefused,
-        queueDepth, configVersion, redisReachable,
+        queueDepth, tlsHandshakes, tlsCertificateExpiry, tlsReloads, tlsHandshakeFailures, configVersion, redisReachable,
     ]
 
     public static let tableBegin = "<!-- metrics: generated from Sources/SpillwayPolicy/Metric.swift -->"

@@ -39,10 +39,13 @@ def client(args, retries=1, **overrides):
         s3={"addressing_style": overrides.pop("addressing_style", "path")},
         connect_timeout=5,
         read_timeout=60,
+        client_cert=(args.client_cert, args.client_key) if args.client_cert else None,
+        request_checksum_calculation=args.checksums,
     )
     return boto3.client(
         "s3",
         endpoint_url=args.endpoint,
+        verify=args.ca_bundle or None,
         region_name=args.cluster["region"],
         aws_access_key_id=overrides.pop("access_key", args.cluster["access_key"]),
         aws_secret_access_key=overrides.pop("secret_key", args.cluster["secret_key"]),
@@ -366,6 +369,8 @@ def load(args):
         i = 0
         while time.monotonic() < deadline and i < args.max_requests:
             i += 1
+            if args.fresh_every and i % args.fresh_every == 0:
+                s3 = client(args)  # a new client: new connections, new TLS handshakes
             op = "GET" if i % 2 else "PUT"
             start = time.monotonic() - t0
             error = None
@@ -392,6 +397,30 @@ def load(args):
     for t in threads:
         t.join()
     return {"stopped_at": stop_at.get("t"), "stop_done": stop_at.get("done"), "records": records}
+
+
+def tls_peer(args):
+    """One new TLS connection to the endpoint: the certificate it presents (SHA-256 of its DER,
+    as openssl prints it), or why the handshake failed. With --client-cert, presents that."""
+    import socket
+    import ssl
+
+    url = urlparse(args.endpoint)
+    ctx = ssl.create_default_context(cafile=args.ca_bundle)
+    if args.client_cert:
+        ctx.load_cert_chain(args.client_cert, args.client_key)
+    try:
+        with socket.create_connection((url.hostname, url.port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname=url.hostname) as tls:
+                der = tls.getpeercert(binary_form=True)
+                # TLS 1.3 reports a refused client certificate after the handshake: ask something.
+                tls.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                answer = tls.recv(64)
+                digest = hashlib.sha256(der).hexdigest().upper()
+                return {"ok": bool(answer), "fingerprint": ":".join(digest[i : i + 2] for i in range(0, len(digest), 2)),
+                        "version": tls.version(), "alpn": tls.selected_alpn_protocol()}
+    except (ssl.SSLError, OSError) as e:
+        return {"ok": False, "error": type(e).__name__ + ": " + str(e)}
 
 
 def put_random(args):
@@ -720,6 +749,7 @@ def workload(args):
 
 SCENARIOS = {
     "workload": workload,
+    "tls-peer": tls_peer,
     "retried-gets": retried_gets,
     "hammer": hammer,
     "presign-expired": presign_expired,
@@ -770,6 +800,11 @@ def main():
     p.add_argument("--missing", type=int, default=3, help="workload: GETs of keys that do not exist")
     p.add_argument("--trace-id", default="4bf92f3577b34da6a3ce929d0e0e4736", help="workload: the trace id to send")
     p.add_argument("--raw", default="", help="raw: request bytes, with \\r\\n escapes")
+    p.add_argument("--ca-bundle", help="PEM CAs to trust for an https:// endpoint")
+    p.add_argument("--client-cert", help="a client certificate to present (mutual TLS), with --client-key")
+    p.add_argument("--client-key")
+    p.add_argument("--checksums", default="when_supported", help="botocore's request_checksum_calculation")
+    p.add_argument("--fresh-every", type=int, default=0, help="load: a new client (new connections) every N requests")
     args = p.parse_args()
     args.cluster = json.loads(args.cluster_json)
     try:

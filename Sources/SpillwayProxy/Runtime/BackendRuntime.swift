@@ -9,11 +9,14 @@ final class BackendRuntime: Sendable {
     let address: SocketAddress
     /// `host:port` as written in the config, for the probe's Host header.
     let authority: String
+    /// How an `https://` node is reached over TLS (nil: plain TCP).
+    let tls: BackendTLS?
 
-    init(slot: Int, url: String, address: SocketAddress, authority: String) {
+    init(slot: Int, url: String, address: SocketAddress, authority: String, tls: BackendTLS? = nil) {
         self.slot = slot
         self.url = url
         self.address = address
         self.authority = authority
+        self.tls = tls
     }
 }

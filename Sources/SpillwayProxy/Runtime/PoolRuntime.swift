@@ -14,6 +14,8 @@ final class PoolRuntime: Sendable {
     let backends: [BackendRuntime]
     private let health: Mutex<Shared>
     let journal: HealthJournal
+    /// The TLS context toward its `https://` nodes (replaced at each config generation).
+    let tls: PoolTLS?
 
     /// A request waiting for a node with room; `resume` is called with the node reserved for it, or
     /// with nil when it was pushed out of the queue by a more important one.
@@ -37,8 +39,9 @@ final class PoolRuntime: Sendable {
         case none
     }
 
-    init(policy: PoolPolicy, backends: [BackendRuntime], journal: HealthJournal, now: Moment) {
+    init(policy: PoolPolicy, backends: [BackendRuntime], journal: HealthJournal, tls: PoolTLS? = nil, now: Moment) {
         self.name = policy.name
+        self.tls = tls
         self.policy = policy
         self.backends = backends
         self.journal = journal

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOSSL
 import SpillwayPolicy
 import SpillwayConfig
 import Synchronization
@@ -26,9 +27,22 @@ final class ProxyState: Sendable {
         let now = Moment.now()
         for poolConfig in snapshot.config.pools {
             let policy = PoolPolicy(poolConfig)
+            // A context per pool and generation: a reload re-reads its CA and certificate files.
+            var context: NIOSSLContext?
+            if policy.hasTLSNodes {
+                do { context = try TLSMaterial.client(policy.tls) } catch {
+                    throw StartupError("pool '\(poolConfig.name)': TLS file \(error.file.path) (config line \(error.file.line)): \(error.message)")
+                }
+            }
             if let kept = previous?.pools.first(where: { $0.policy == policy }) {
+                if let context { kept.tls?.install(context) }
                 pools.append(kept)
                 continue
+            }
+            let tls = context.map(PoolTLS.init)
+            if policy.hasTLSNodes, !policy.tls.verifyHostname {
+                logger.warning("TLS hostname verification is off for a pool: its nodes' certificates are checked against the CA, not their names",
+                               metadata: ["pool": "\(poolConfig.name)"])
             }
             var backends: [BackendRuntime] = []
             for node in poolConfig.nodes {
@@ -38,11 +52,12 @@ final class ProxyState: Sendable {
                 } catch {
                     throw StartupError("cannot resolve node \(node.url) in pool '\(poolConfig.name)': \(error)")
                 }
+                let backendTLS = node.secure ? tls.map { BackendTLS(pool: $0, poolName: poolConfig.name, config: policy.tls, host: node.address.host) } : nil
                 backends.append(
-                    BackendRuntime(slot: slots.next(), url: node.url, address: address, authority: node.address.description))
+                    BackendRuntime(slot: slots.next(), url: node.url, address: address, authority: node.address.description, tls: backendTLS))
             }
             let journal = HealthJournal(logger: logger) { pool, url, kind in telemetry.countHealthEvent(pool: pool, node: url, kind: kind) }
-            pools.append(PoolRuntime(policy: policy, backends: backends, journal: journal, now: now))
+            pools.append(PoolRuntime(policy: policy, backends: backends, journal: journal, tls: tls, now: now))
         }
         return ProxyState(snapshot: snapshot, pools: pools, protection: protection)
     }

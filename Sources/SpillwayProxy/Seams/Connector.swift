@@ -1,9 +1,10 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Every outbound connection to a storage node is dialled here: the data plane's node pools and
-/// the active prober alike, so both meet a node the same way (TLS will be added here, once per
-/// pool and config generation). The channel options live in `ChannelTuning`.
+/// the active prober alike, so both meet a node the same way, TLS included. The channel options
+/// live in `ChannelTuning`.
 protocol NodeConnector: Sendable {
     /// Connects to `backend` on `loop` and puts `handler` in the channel's pipeline.
     func connect(
@@ -15,8 +16,14 @@ protocol NodeConnector: Sendable {
     func hasUnreadBytes(_ channel: Channel) -> Bool
 }
 
-/// Plain TCP, with the data plane's buffer sizes and watermarks.
-struct PlainConnector: NodeConnector {
+/// TCP, with the data plane's buffer sizes and watermarks, and TLS for `https://` nodes (their
+/// pool's context, SNI, certificate checks; each completed handshake is counted).
+struct NodeDialer: NodeConnector {
+    /// Called once per completed TLS handshake with a node.
+    let countHandshake: @Sendable (BackendRuntime) -> Void
+
+    init(countHandshake: @escaping @Sendable (BackendRuntime) -> Void = { _ in }) { self.countHandshake = countHandshake }
+
     func connect(
         to backend: BackendRuntime, on loop: EventLoop, timeout: TimeAmount, handler: @escaping @Sendable () -> ChannelHandler
     ) -> EventLoopFuture<Channel> {
@@ -26,8 +33,15 @@ struct PlainConnector: NodeConnector {
             .channelOption(.recvAllocator, value: ChannelTuning.upstreamRead)
             .channelOption(.writeBufferWaterMark, value: ChannelTuning.writeWatermarks)
             .channelOption(.maxMessagesPerRead, value: ChannelTuning.maxMessagesPerRead)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler()) }
+            .channelInitializer { [countHandshake] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tls = backend.tls {
+                        try pipeline.addHandler(NIOSSLClientHandler(context: tls.pool.context, serverHostname: tls.serverName))
+                        try pipeline.addHandler(HandshakeCounter { countHandshake(backend) })
+                    }
+                    try pipeline.addHandler(handler())
+                }
             }
             .connect(to: backend.address)
     }

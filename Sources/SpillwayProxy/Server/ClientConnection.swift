@@ -1,4 +1,7 @@
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
 import SpillwayConfig
 import SpillwayHTTP1
 import SpillwayS3
@@ -370,8 +373,14 @@ extension ClientConnection: ResponseSink, RequestSource {
 
     /// Ends the connection without a clean end of message: the client must see a truncated body
     /// as an error, never as a complete object.
+    /// Cuts the connection with a reset, not a FIN: a body framed by the end of the connection
+    /// would otherwise read as complete, and a client must see that it is not.
     func abort() {
         exchange = nil
+        if !isClosed, let channel = context?.channel {
+            // Set on the event loop, so it is in force before the close below.
+            _ = (channel as? SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+        }
         close()
     }
 

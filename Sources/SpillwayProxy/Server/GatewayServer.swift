@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SpillwayConfig
 import Synchronization
 import SpillwayPolicy
@@ -10,14 +11,17 @@ import Tracing
 public final class GatewayServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let workers: [ObjectIdentifier: Worker]
-    private let store: ProxyStateStore
-    private let logger: Logger
+    let store: ProxyStateStore
+    let logger: Logger
     private let serverChannels = Mutex<[Channel]>([])
     private let slots = SlotAllocator()
     private let prober: Mutex<ActiveProber>
-    private let telemetry: Telemetry
+    let telemetry: Telemetry
     private let connector: NodeConnector
     private let startedAt = ContinuousClock.now
+    /// The listeners' TLS contexts, and the watcher that reloads them when their files change.
+    let serverTLS = ServerTLS()
+    let certificateWatcher = Mutex<CertificateWatcher?>(nil)
 
     /// `tracer`: spans for every request (nil: none).
     public init(snapshot: Snapshot, tracer: (any Tracer)? = nil, logger: Logger) throws {
@@ -31,7 +35,8 @@ public final class GatewayServer: Sendable {
         let fleet = snapshot.config.protection.fleet.map { FleetLimiter(config: $0, group: group, logger: logger) }
         let protection = Protection(config: snapshot.config.protection, fleet: fleet, logger: logger)
         store = ProxyStateStore(try ProxyState.build(snapshot: snapshot, slots: slots, protection: protection, telemetry: telemetry, logger: logger))
-        let connector = PlainConnector()
+        serverTLS.install(try ServerTLS.prepare(snapshot.config.listeners).get())
+        let connector = NodeDialer { backend in telemetry.countHandshake(backend) }
         self.connector = connector
         prober = Mutex(ActiveProber(pools: store.load().pools, group: group, connector: connector, logger: logger))
         var workers: [ObjectIdentifier: Worker] = [:]
@@ -42,23 +47,33 @@ public final class GatewayServer: Sendable {
         self.workers = workers
     }
 
-    /// Binds every listener. Returns the bound addresses (port 0 in the config becomes a real port).
+    /// Binds every listener. Returns the bound addresses (port 0 in the config becomes a real port),
+    /// and whether each speaks TLS.
     @discardableResult
-    public func start() async throws -> [SocketAddress] {
-        let listen = store.load().snapshot.config.listen
-        var bound: [SocketAddress] = []
-        for address in listen {
-            let channel = try await makeBootstrap().bind(host: address.host, port: address.port).get()
+    public func start() async throws -> [(address: SocketAddress, tls: Bool)] {
+        let listeners = store.load().snapshot.config.listeners
+        var bound: [(address: SocketAddress, tls: Bool)] = []
+        for (index, listener) in listeners.enumerated() {
+            let address = listener.address
+            let channel = try await makeBootstrap(listener: index).bind(host: address.host, port: address.port).get()
             serverChannels.withLock { $0.append(channel) }
-            if let local = channel.localAddress { bound.append(local) }
-            logger.info("listening", metadata: ["address": "\(address)"])
+            if let local = channel.localAddress {
+                bound.append((local, listener.tls != nil))
+                serverTLS.bound.withLock { $0[index] = "\(local.ipAddress ?? address.host):\(local.port ?? address.port)" }
+            }
+            logger.info("listening", metadata: ["address": "\(address)", "tls": "\(listener.tls != nil)"])
         }
         prober.withLock { $0.start() }
+        watchCertificates()
         return bound
     }
 
-    private func makeBootstrap() -> ServerBootstrap {
+    private func makeBootstrap(listener index: Int) -> ServerBootstrap {
         let workers = self.workers
+        let tls = serverTLS
+        let telemetry = self.telemetry
+        let label = store.load().snapshot.config.listeners[index].address.description
+        let handshakeTimeout = TimeAmount(store.load().snapshot.config.timeouts.requestHead)
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: ChannelTuning.listenBacklog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -71,7 +86,15 @@ public final class GatewayServer: Sendable {
                     guard let worker = workers[ObjectIdentifier(channel.eventLoop)] else {
                         throw StartupError("no worker for event loop")
                     }
-                    try channel.pipeline.syncOperations.addHandler(ClientConnection(worker: worker))
+                    let pipeline = channel.pipeline.syncOperations
+                    // The context of this moment: a certificate reloaded later serves later handshakes.
+                    if let context = tls.context(listener: index) {
+                        try pipeline.addHandler(NIOSSLServerHandler(context: context))
+                        try pipeline.addHandler(ClientHandshakeWatch(timeout: handshakeTimeout) {
+                            telemetry.countHandshakeFailure(listener: tls.bound.withLock { $0[index] } ?? label)
+                        })
+                    }
+                    try pipeline.addHandler(ClientConnection(worker: worker))
                 }
             }
     }
@@ -91,9 +114,12 @@ public final class GatewayServer: Sendable {
             snapshot.config.protection.fleet == old.snapshot.config.protection.fleet
             ? old.protection.fleet : snapshot.config.protection.fleet.map { FleetLimiter(config: $0, group: group, logger: logger) }
         let protection = old.protection.reconfigured(snapshot.config.protection, fleet: fleet)
+        let certificates = try ServerTLS.prepare(snapshot.config.listeners).get()
         let next = try ProxyState.build(
             snapshot: snapshot, slots: slots, protection: protection, telemetry: telemetry, logger: logger, previous: old)
         store.publish(next)
+        serverTLS.install(certificates)
+        watchCertificates()
         let newProber = ActiveProber(pools: next.pools, group: group, connector: connector, logger: logger)
         prober.withLock { current in
             current.stop()
@@ -130,6 +156,7 @@ public final class GatewayServer: Sendable {
                     status.firstByteMsTotal = c.firstByteMsTotal
                     status.connectionsOpened = c.connectionsOpened
                     status.connectionsReused = c.connectionsReused
+                    status.tlsHandshakes = c.tlsHandshakes
                 }
                 nodes.append(status)
             }
@@ -139,10 +166,14 @@ public final class GatewayServer: Sendable {
                     retryBudgetWithdrawn: health.budget.withdrawn, retryBudgetRefused: health.budget.refused,
                     queueDepth: pool.queueDepth, nodes: nodes, events: pool.journal.recent))
         }
-        return GatewayStatus(
+        var status = GatewayStatus(
             configVersion: state.snapshot.version, uptimeSeconds: (ContinuousClock.now - startedAt).seconds, pools: pools,
             tenants: counters.tenants.sorted { $0.requests > $1.requests }, buckets: counters.buckets.sorted { $0.requests > $1.requests },
             totals: totals, fleetRedisReachable: state.protection.fleet.map(\.isRedisReachable), inFlight: counters.inFlight)
+        status.tls = serverTLS.status(state.snapshot.config.listeners)
+        status.tlsReloads = serverTLS.reloads.load(ordering: .relaxed)
+        status.tlsReloadRefusals = serverTLS.refusals.load(ordering: .relaxed)
+        return status
     }
 
     public enum ControlError: Error, CustomStringConvertible {

@@ -275,6 +275,24 @@ final class Telemetry: Sendable {
     }
 
     /// A node's health changed, or an operator acted on it.
+    /// A TLS handshake with an `https://` node completed (a connection was opened).
+    func countHandshake(_ backend: BackendRuntime) {
+        guard let pool = backend.tls?.poolName else { return }
+        let counter = state.withLock { st in
+            st.node(pool: pool, index: 0, url: backend.url).status.tlsHandshakes += 1
+            return st.counter(MetricCatalog.tlsHandshakes, pool, backend.url)
+        }
+        counter.increment()
+    }
+
+    func countHandshakeFailure(listener: String) {
+        state.withLock { $0.counter(MetricCatalog.tlsHandshakeFailures, listener) }.increment()
+    }
+
+    func countTLSReload(applied: Bool) {
+        state.withLock { $0.counter(MetricCatalog.tlsReloads, applied ? "applied" : "refused") }.increment()
+    }
+
     func countHealthEvent(pool: String, node: String, kind: HealthEvent.Kind) {
         let counter = state.withLock { $0.counter(MetricCatalog.healthEvents, pool, node, kind.rawValue) }
         counter.increment()

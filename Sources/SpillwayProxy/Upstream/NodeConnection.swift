@@ -1,4 +1,5 @@
 import NIOCore
+import NIOTLS
 import SpillwayConfig
 import SpillwayExchange
 import SpillwayHTTP1
@@ -30,10 +31,13 @@ final class NodeConnection: ChannelDuplexHandler {
     private var closed = false
     /// False once the node broke framing or asked to close: the connection must not serve another exchange.
     private(set) var reusable = true
+    /// Its TLS handshake is over (a plain connection has none to wait for).
+    private var handshaken: Bool
 
     init(backend: BackendRuntime, pool: NodePool) {
         self.backend = backend
         self.pool = pool
+        handshaken = backend.tls == nil
     }
 
     var isUsable: Bool { !closed && reusable && context?.channel.isActive == true }
@@ -196,8 +200,15 @@ final class NodeConnection: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        fail(.io("\(error)"))
+        // A failed TLS handshake is a failed connect: nothing of the request reached the node. A
+        // TLS connection closed without `close_notify` is a failure, never a clean end of message.
+        fail(error.isTLS && !handshaken ? .connect("TLS handshake: \(error)") : .io("\(error)"))
         context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event { handshaken = true }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

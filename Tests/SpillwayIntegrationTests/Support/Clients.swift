@@ -71,3 +71,18 @@ func awsCLI(_ arguments: [String], endpoint: String, cluster: Cluster) throws ->
             "AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard",
         ])
 }
+
+/// rclone (Debian's), with an S3 remote named `gw` pointed at `endpoint` under the cluster's
+/// credentials; `caBundle` for an https:// endpoint.
+func rclone(_ arguments: [String], endpoint: String, cluster: Cluster, caBundle: String? = nil) throws -> CommandResult {
+    try requireTool("rclone", install: "apt-get install rclone")
+    return try run(
+        "rclone", ["--config", "/dev/null", "--retries", "1", "--low-level-retries", "1"] + (caBundle.map { ["--ca-cert", $0] } ?? []) + arguments,
+        environment: [
+            "RCLONE_CONFIG_GW_TYPE": "s3", "RCLONE_CONFIG_GW_PROVIDER": "Other", "RCLONE_CONFIG_GW_ENDPOINT": endpoint,
+            "RCLONE_CONFIG_GW_ACCESS_KEY_ID": cluster.accessKey, "RCLONE_CONFIG_GW_SECRET_ACCESS_KEY": cluster.secretKey,
+            "RCLONE_CONFIG_GW_REGION": "us-east-1", "RCLONE_CONFIG_GW_FORCE_PATH_STYLE": "true",
+            // rclone's S3 SDK refuses --ca-cert when the environment names a CA bundle too.
+            "AWS_CA_BUNDLE": "",
+        ])
+}

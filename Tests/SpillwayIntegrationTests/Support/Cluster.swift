@@ -12,12 +12,15 @@ final class Cluster: @unchecked Sendable {
     private let errors: LineReader
 
     var nodePorts: [Int] { info["nodes"].array.compactMap { $0["port"].int } }
-    var nodeURLs: [String] { nodePorts.map { "http://127.0.0.1:\($0)" } }
+    /// `https` when the nodes serve TLS.
+    var scheme: String { info["tls"].bool == true ? "https" : "http" }
+    var nodeURLs: [String] { nodePorts.map { "\(scheme)://127.0.0.1:\($0)" } }
     var controlPort: Int { info["control_port"].int ?? 0 }
     var accessKey: String { info["access_key"].string ?? "" }
     var secretKey: String { info["secret_key"].string ?? "" }
 
-    init(nodes: Int = 3) throws {
+    /// `tls`: the nodes serve HTTPS with this certificate (its CA is the test's `TestPKI`).
+    init(nodes: Int = 3, tls: TestPKI.Leaf? = nil) throws {
         try requireTool("python3", install: "apt-get install python3")
         let check = try run("python3", ["-c", "import moto, boto3, werkzeug, flask"])
         if check.status != 0 {
@@ -26,6 +29,7 @@ final class Cluster: @unchecked Sendable {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", Paths.cluster, "--ports", Array(repeating: "0", count: nodes).joined(separator: ","), "--exit-with-stdin"]
+            + (tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? [])
         stdin = Pipe()
         let out = Pipe()
         let err = Pipe()

@@ -7,7 +7,12 @@ final class Gateway: @unchecked Sendable {
     private let output: LineReader
     private let errors: LineReader
 
-    var endpoint: String { "http://127.0.0.1:\(port)" }
+    /// The first plain listener's URL.
+    var endpoint: String { listeners.first { $0.hasPrefix("http://") } ?? "http://127.0.0.1:\(port)" }
+    /// Every listener's URL, in the config's order (`http://…` or `https://…`).
+    private(set) var listeners: [String] = []
+    /// The first TLS listener's URL.
+    var tlsEndpoint: String? { listeners.first { $0.hasPrefix("https://") } }
     /// The admin listener's base URL, when one is configured (`admin:` or `--admin`).
     private(set) var adminEndpoint: String?
     /// The admin token the gateway made up and printed, when none was configured.
@@ -51,13 +56,19 @@ final class Gateway: @unchecked Sendable {
         output = LineReader(out.fileHandleForReading)
         errors = LineReader(err.fileHandleForReading)
         try process.run()
-        guard let line = output.waitForLine(containing: "listening on http://", timeout: 20),
+        guard let line = output.waitForLine(containing: "listening on http", timeout: 20),
             let portText = line.split(separator: ":").last, let port = Int(portText)
         else {
             process.terminate()
             throw GatewayError.didNotStart(errors.all)
         }
         self.port = port
+        // Every listener prints its line in order, one after the other.
+        usleep(100_000)
+        listeners = output.all.split(separator: "\n").compactMap { line -> String? in
+            guard let range = line.range(of: "listening on ") else { return nil }
+            return String(line[range.upperBound...])
+        }
         // Printed before the S3 listener's line, so it is already here when there is one.
         if let line = output.all.split(separator: "\n").first(where: { $0.hasPrefix("spillway admin on ") }),
             let url = line.split(separator: " ").first(where: { $0.hasPrefix("http://") })

@@ -35,11 +35,18 @@ final class LenientNode: @unchecked Sendable {
         /// Bytes sent on the same connection `delayMillis` after the response.
         var then: String?
         var delayMillis = 0
+        /// Over TLS, with `close`: end without `close_notify` (the TCP connection just ends).
+        var abruptTLSClose = false
     }
 
-    init() throws {
+    private let secure: Bool
+
+    /// `tls`: the node speaks TLS with this certificate.
+    init(tls: TestPKI.Leaf? = nil) throws {
+        secure = tls != nil
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", Paths.root.appendingPathComponent("cluster/lenientnode.py").path]
+            + (tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? [])
         let out = Pipe()
         process.standardInput = stdin
         process.standardOutput = out
@@ -53,7 +60,7 @@ final class LenientNode: @unchecked Sendable {
         controlPort = info["control_port"].int ?? 0
     }
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    var url: String { "\(secure ? "https" : "http")://127.0.0.1:\(port)" }
 
     func requests() throws -> [Request] {
         try JSON(parsing: control("GET", "/requests")).array.map { r in
@@ -71,6 +78,7 @@ final class LenientNode: @unchecked Sendable {
     func script(_ responses: [Scripted]) throws {
         let items = responses.map { s -> [String: Any] in
             var item: [String: Any] = ["raw": Data(s.raw.utf8).base64EncodedString(), "when": s.when.rawValue, "close": s.close]
+            if s.abruptTLSClose { item["tls_close"] = "abrupt" }
             if let then = s.then {
                 item["then_raw"] = Data(then.utf8).base64EncodedString()
                 item["delay_ms"] = s.delayMillis
