@@ -10,6 +10,8 @@ final class RawConnection: @unchecked Sendable {
     private let fd: Int32
     var descriptor: Int32 { fd }
     private(set) var closedByPeer = false
+    /// The peer reset the connection (ECONNRESET), rather than closing it cleanly.
+    private(set) var resetByPeer = false
 
     init(port: Int, receiveBuffer: Int? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -61,6 +63,7 @@ final class RawConnection: @unchecked Sendable {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n <= 0 {
                 closedByPeer = true
+                if n < 0 && errno == ECONNRESET { resetByPeer = true }
                 break
             }
             out += buffer[0..<n]
