@@ -82,9 +82,9 @@ struct CommandLineTests {
     }
 
     @Test func quickModeRefusesBadNodeURLs() throws {
-        let r = try run(Paths.spillway, ["serve", "--listen", "127.0.0.1:0", "https://secure:443"])
+        let r = try run(Paths.spillway, ["serve", "--listen", "127.0.0.1:0", "ftp://files:21"])
         #expect(r.status == 1)
-        #expect(r.stderr.contains("https:// nodes are not supported yet"))
+        #expect(r.stderr.contains("a node URL must start with http:// or https://"))
         let both = try run(Paths.spillway, ["serve", "--config", "x.yaml", "--listen", "127.0.0.1:0"])
         #expect(both.status != 0)
         #expect(both.stderr.contains("not both"))
