@@ -31,13 +31,17 @@ public struct S3Error: Error, Sendable, Equatable {
         case incompleteBody = "IncompleteBody"
         /// The request target is longer than the gateway accepts.
         case requestURITooLong = "RequestURITooLong"
+        /// An upload's checksum does not match its data (checked by Spillway when it decodes).
+        case badDigest = "BadDigest"
+        /// The request cannot be done as asked (an unsigned body toward a plain-HTTP node, a chunk over the limit).
+        case invalidRequest = "InvalidRequest"
 
         public var status: Int {
             switch self {
             case .serviceUnavailable, .slowDown: 503
             case .badGateway: 502
             case .gatewayTimeout: 504
-            case .badRequest, .authorizationHeaderMalformed, .requestTimeout, .incompleteBody: 400
+            case .badRequest, .authorizationHeaderMalformed, .requestTimeout, .incompleteBody, .badDigest, .invalidRequest: 400
             case .accessDenied, .signatureDoesNotMatch, .invalidAccessKeyId, .requestTimeTooSkewed: 403
             case .requestHeaderTooLarge: 431
             case .requestURITooLong: 414

@@ -72,3 +72,28 @@ public enum SigV4 {
         return days * 86400 + hh * 3600 + mm * 60 + ss
     }
 }
+
+/// The signatures of an `aws-chunked` body: each chunk's covers the one before it (the first,
+/// the request's own), and the trailer's covers the last chunk's.
+extension SigV4 {
+    public static func chunkSignature(previous: String, chunkHash: String, amzDate: String, scope: String, key: SymmetricKey) -> String {
+        signature("AWS4-HMAC-SHA256-PAYLOAD\n\(amzDate)\n\(scope)\n\(previous)\n\(emptyPayloadHash)\n\(chunkHash)", key: key)
+    }
+
+    public static func trailerSignature(previous: String, trailers: [(name: String, value: String)], amzDate: String, scope: String, key: SymmetricKey) -> String {
+        signature("AWS4-HMAC-SHA256-TRAILER\n\(amzDate)\n\(scope)\n\(previous)\n\(sha256Hex(canonicalTrailers(trailers)))", key: key)
+    }
+
+    /// `name:value\n` for each trailer but the signature, by name, names lower-cased and values trimmed.
+    public static func canonicalTrailers(_ trailers: [(name: String, value: String)]) -> String {
+        trailers.map { ($0.name.lowercased(), $0.value.trimmingSpaces) }.filter { $0.0 != "x-amz-trailer-signature" }
+            .sorted { $0.0 < $1.0 }.map { "\($0.0):\($0.1)\n" }.joined()
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: String {
+        let scalars = unicodeScalars.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
+        return String(String.UnicodeScalarView(scalars))
+    }
+}
