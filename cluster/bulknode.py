@@ -89,7 +89,10 @@ def serve(conn):
                     left -= n
             else:
                 received, buf = read_body(conn, headers, buf)
-                body = json.dumps({"received": received}).encode()
+                reply = {"received": received}
+                if "authorization" in headers:
+                    reply["authorization"] = headers["authorization"]  # so a test sees whose signature arrived
+                body = json.dumps(reply).encode()
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
     except (ConnectionError, OSError, ValueError):
         pass

@@ -29,6 +29,8 @@ With --exit-with-stdin the process ends when its stdin closes (so a test runner 
 the cluster with it).
 """
 import argparse
+import hashlib
+import io
 import json
 import os
 import socket
@@ -253,6 +255,101 @@ class FaultInjection:
             return
 
 
+class UploadBodyCheck:
+    """What storage checks of an upload's body, made visible: every aws-chunked upload signed per
+    chunk (STREAMING-AWS4-HMAC-SHA256-PAYLOAD and -TRAILER) has its chunk signatures verified with
+    this cluster's key (moto does not check them); a declared x-amz-content-sha256 is checked
+    against the body; with --legacy, aws-chunked uploads are refused as storage that predates
+    trailing checksums refuses them. Counts what it saw, for the tests (see /state)."""
+
+    def __init__(self, app, keys, legacy):
+        self.app, self.keys, self.legacy = app, keys, legacy
+        self.counts = {"chunk_signed_verified": 0, "declared_hash_verified": 0, "aws_chunked_refused": 0, "plain_uploads": 0,
+                       "unsigned_payload": 0, "unsigned_trailer": 0}
+        self.lock = threading.Lock()
+
+    def count(self, name):
+        with self.lock:
+            self.counts[name] += 1
+
+    def __call__(self, environ, start_response):
+        sha = environ.get("HTTP_X_AMZ_CONTENT_SHA256", "")
+        chunked = "aws-chunked" in environ.get("HTTP_CONTENT_ENCODING", "") or sha.startswith("STREAMING-")
+        if environ.get("REQUEST_METHOD") not in ("PUT", "POST") or not environ.get("HTTP_AUTHORIZATION"):
+            return self.app(environ, start_response)
+        if chunked and self.legacy:
+            self.count("aws_chunked_refused")
+            return FaultInjection.error(start_response, 400, "InvalidArgument", "aws-chunked uploads are not supported.")
+        if sha == "STREAMING-UNSIGNED-PAYLOAD-TRAILER":
+            self.count("unsigned_trailer")
+        if environ.get("CONTENT_LENGTH"):
+            length = int(environ["CONTENT_LENGTH"])
+            body = environ["wsgi.input"].read(length) if length else b""
+        elif environ.get("wsgi.input_terminated"):
+            body = environ["wsgi.input"].read()  # Transfer-Encoding: chunked, de-chunked by werkzeug
+            environ["CONTENT_LENGTH"] = str(len(body))
+        else:
+            return self.app(environ, start_response)
+        environ["wsgi.input"] = io.BytesIO(body)
+        if sha.startswith("STREAMING-AWS4-HMAC-SHA256-PAYLOAD"):
+            problem = self.chunk_problem(environ, body, sha.endswith("-TRAILER"))
+            if problem:
+                return FaultInjection.error(start_response, 403, "SignatureDoesNotMatch", problem)
+            self.count("chunk_signed_verified")
+        elif len(sha) == 64:
+            if hashlib.sha256(body).hexdigest() != sha:
+                return FaultInjection.error(start_response, 400, "XAmzContentSHA256Mismatch", "The body does not match x-amz-content-sha256.")
+            self.count("declared_hash_verified")
+        elif sha == "UNSIGNED-PAYLOAD":
+            self.count("unsigned_payload")
+        if not chunked:
+            self.count("plain_uploads")
+        return self.app(environ, start_response)
+
+    def chunk_problem(self, environ, body, trailer):
+        import hmac
+        import re
+
+        auth = environ["HTTP_AUTHORIZATION"]
+        m = re.search(r"Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request.*Signature=([0-9a-f]{64})", auth)
+        if not m or m.group(1) not in self.keys:
+            return "unknown credential"
+        access, date, region, service, previous = m.groups()
+        amz_date = environ.get("HTTP_X_AMZ_DATE", "")
+        scope = f"{date}/{region}/{service}/aws4_request"
+        key = ("AWS4" + self.keys[access]).encode()
+        for part in (date, region, service, "aws4_request"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        empty = hashlib.sha256(b"").hexdigest()
+        at = 0
+        while True:
+            eol = body.find(b"\r\n", at)
+            if eol < 0:
+                return "truncated chunk header"
+            size_text, _, ext = body[at:eol].decode().partition(";")
+            size = int(size_text, 16)
+            if not ext.startswith("chunk-signature="):
+                return "a chunk without a signature"
+            data = body[eol + 2 : eol + 2 + size]
+            sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous, empty, hashlib.sha256(data).hexdigest()])
+            expected = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+            if ext[len("chunk-signature="):] != expected:
+                return "chunk signature mismatch"
+            previous = expected
+            at = eol + 2 + size + 2
+            if size == 0:
+                break
+        if trailer:
+            lines = body[eol + 2 :].decode().split("\r\n")
+            fields = [l for l in lines if l and not l.lower().startswith("x-amz-trailer-signature")]
+            sig = [l.split(":", 1)[1].strip() for l in lines if l.lower().startswith("x-amz-trailer-signature")]
+            canonical = "".join(f"{l.split(':', 1)[0].strip().lower()}:{l.split(':', 1)[1].strip()}\n" for l in fields)
+            sts = "\n".join(["AWS4-HMAC-SHA256-TRAILER", amz_date, scope, previous, hashlib.sha256(canonical.encode()).hexdigest()])
+            if not sig or sig[0] != hmac.new(key, sts.encode(), hashlib.sha256).hexdigest():
+                return "trailer signature mismatch"
+        return None
+
+
 class QuietHandler(WSGIRequestHandler):
     def log_request(self, *args, **kwargs):
         pass
@@ -395,6 +492,10 @@ def control_server(nodes, info, host, port):
                 with CLUSTER_FAULT.lock:
                     CLUSTER_FAULT.fault = fault
                 return self.reply(200, state(nodes, info))
+            if parts == ["nodes", "stop"]:
+                for node in nodes:
+                    node.stop()
+                return self.reply(200, state(nodes, info))
             if len(parts) == 3 and parts[0] == "nodes" and parts[1].isdigit() and parts[2] in ("stop", "start", "fault"):
                 index = int(parts[1])
                 if index >= len(nodes):
@@ -430,6 +531,7 @@ def main():
     parser.add_argument("--exit-with-stdin", action="store_true", help="exit when stdin reaches end of file")
     parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate chain (and --tls-key)")
     parser.add_argument("--tls-key")
+    parser.add_argument("--legacy", action="store_true", help="refuse aws-chunked uploads, as storage before trailing checksums does")
     args = parser.parse_args()
     ssl_context = None
     if args.tls_cert:
@@ -439,12 +541,13 @@ def main():
         ssl_context.load_cert_chain(args.tls_cert, args.tls_key)
 
     keys = {}
-    app = PresignedURLCheck(DomainDispatcherApplication(create_backend_app), keys)
+    bodies = UploadBodyCheck(DomainDispatcherApplication(create_backend_app), keys, args.legacy)
+    app = PresignedURLCheck(bodies, keys)
     nodes = [Node(i, args.host, int(p), app, ssl_context) for i, p in enumerate(args.ports.split(","))]
     for node in nodes:
         node.start()
 
-    info = {"region": REGION, "host": args.host, "tls": ssl_context is not None}
+    info = {"region": REGION, "host": args.host, "tls": ssl_context is not None, "uploads": bodies.counts}
     if args.no_auth:
         info.update(access_key="testing", secret_key="testing", auth=False)
     else:

@@ -169,3 +169,25 @@ public struct AccessRule: Sendable, Equatable {
         self.operations = operations
     }
 }
+
+extension AccessRule {
+    /// Whether the rule covers an operation of this class on this bucket and key. `keyOrPrefix`:
+    /// the object's key, or for a listing the prefix it lists.
+    public func allows(bucket: Substring?, keyOrPrefix: String?, operation: S3OperationClass) -> Bool {
+        if !operations.isEmpty, !operations.contains(operation) { return false }
+        if !buckets.isEmpty {
+            guard let bucket, buckets.contains(where: { ValueParsers.globMatches($0[...], bucket) }) else { return false }
+        }
+        if !prefixes.isEmpty {
+            guard let keyOrPrefix, prefixes.contains(where: { keyOrPrefix.hasPrefix($0) }) else { return false }
+        }
+        return true
+    }
+}
+
+extension Array where Element == AccessRule {
+    /// A tenant's policy: no rules allow everything; otherwise some rule must cover the request.
+    public func allows(bucket: Substring?, keyOrPrefix: String?, operation: S3OperationClass) -> Bool {
+        isEmpty || contains { $0.allows(bucket: bucket, keyOrPrefix: keyOrPrefix, operation: operation) }
+    }
+}

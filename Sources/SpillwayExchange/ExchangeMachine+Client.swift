@@ -3,13 +3,41 @@ import SpillwayS3
 
 /// The client's side: its body, its end, its hang-up, its stalls, and the errors it is answered with.
 extension ExchangeMachine {
-    /// How the `aws-chunked` chain of a verified streaming upload stands after these bytes.
+    /// How the `aws-chunked` body of an upload the gateway checks (a verified signature chain, a
+    /// trailing checksum it verifies itself) stands after these bytes.
     public enum ChainCheck: Sendable, Equatable {
-        /// No chain to check, or it is sound so far.
+        /// Nothing to check, or it is sound so far.
         case ok
         case badSignature
+        /// The trailing checksum does not match the data.
+        case badDigest
+        /// A chunk is larger than the pool allows to be held.
+        case chunkTooLarge(limit: Int)
+        /// The `aws-chunked` framing is broken.
+        case badFraming
         /// The request's framing ended before the chain's final chunk.
         case cutShort
+
+        public init(_ problem: AwsChunkedParser.Problem) {
+            switch problem {
+            case .badSignature: self = .badSignature
+            case .badDigest: self = .badDigest
+            case .chunkTooLarge(let limit): self = .chunkTooLarge(limit: limit)
+            case .badFraming: self = .badFraming
+            }
+        }
+
+        /// The S3 error the client is answered with.
+        var error: S3Error? {
+            switch self {
+            case .ok: nil
+            case .badSignature: S3Error(.signatureDoesNotMatch, "A chunk signature does not match its data.")
+            case .badDigest: S3Error(.badDigest, "The trailing checksum does not match the data sent.")
+            case .chunkTooLarge(let limit): S3Error(.invalidRequest, "An aws-chunked chunk is larger than this gateway holds (\(limit) bytes); send smaller chunks.")
+            case .badFraming: S3Error(.incompleteBody, "The aws-chunked body's framing is not valid.")
+            case .cutShort: S3Error(.incompleteBody, "The aws-chunked body ended before its final chunk.")
+            }
+        }
     }
 
     /// `count` body bytes arrived; `last` when they end the request's framing. `paceDelay`: how long
@@ -19,15 +47,8 @@ extension ExchangeMachine {
         lastActivity = now
         upload.received += count
         log.bytesIn += count
-        switch chain {
-        case .ok: break
-        case .badSignature:
-            // The node never gets a complete body.
-            return fail(S3Error(.signatureDoesNotMatch, "A chunk signature does not match its data."), at: now)
-        case .cutShort:
-            // The last bytes never reach the node, so no node can take the cut upload for a whole one.
-            return fail(S3Error(.incompleteBody, "The aws-chunked body ended before its final chunk."), at: now)
-        }
+        // These bytes never reach the node, so no node gets a complete body that failed its check.
+        if let error = chain.error { return fail(error, at: now) }
         if let paceDelay, paceDelay > .milliseconds(1) { pause(until: now + paceDelay) }
         if upload.replay, upload.received > plan.replayLimit { upload.replay = false }
         guard let target = bodyTarget else { return ExchangeAction(upstream: .hold) }

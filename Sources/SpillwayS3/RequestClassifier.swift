@@ -35,6 +35,17 @@ public struct S3Request: Sendable, Equatable {
     public var style: AddressingStyle
     /// True when the query carries a presigned-URL signature (`X-Amz-Signature`).
     public var isPresigned: Bool
+    /// The request belongs to a multipart upload (`uploadId`), which lives on the pool that created it.
+    public var inMultipartUpload = false
+
+    public init(operation: S3Operation, bucket: Substring?, rawKey: Substring?, style: AddressingStyle, isPresigned: Bool, inMultipartUpload: Bool = false) {
+        self.operation = operation
+        self.bucket = bucket
+        self.rawKey = rawKey
+        self.style = style
+        self.isPresigned = isPresigned
+        self.inMultipartUpload = inMultipartUpload
+    }
 
     /// The object key as S3 stores it (percent-decoding applied; `+` stays `+` in a path).
     public var key: String? {
@@ -88,7 +99,28 @@ public struct RequestClassifier: Sendable {
         }
         return S3Request(
             operation: operation, bucket: bucket, rawKey: rawKey, style: vhostBucket == nil ? .path : .virtualHosted,
-            isPresigned: flags.has(.signature))
+            isPresigned: flags.has(.signature), inMultipartUpload: flags.has(.uploadId))
+    }
+
+    /// The object an `x-amz-copy-source` names (`bucket/key` or `/bucket/key`, percent-encoded,
+    /// optionally `?versionId=`), as the GetObject that reads it; nil when it names no object.
+    public static func copySource(_ value: Substring) -> S3Request? {
+        var path = value
+        if let q = path.firstIndex(of: "?") { path = path[..<q] }
+        while path.first == "/" { path.removeFirst() }
+        guard let slash = path.firstIndex(of: "/"), slash > path.startIndex else { return nil }
+        let key = path[path.index(after: slash)...]
+        guard !key.isEmpty else { return nil }
+        return S3Request(operation: .getObject, bucket: Substring(PercentDecoding.decode(path[..<slash])), rawKey: key, style: .path, isPresigned: false)
+    }
+
+    /// The decoded value of query parameter `name` (the first), or nil.
+    public static func queryValue(_ name: String, in query: Substring) -> String? {
+        for part in query.split(separator: "&") {
+            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if pieces[0] == name { return pieces.count > 1 ? PercentDecoding.decode(pieces[1]) : "" }
+        }
+        return nil
     }
 
     private static func scan(_ b: some RandomAccessCollection<UInt8>, bucketInHost: Bool) -> (bucket: Range<Int>?, key: Range<Int>?, flags: QueryFlags) {

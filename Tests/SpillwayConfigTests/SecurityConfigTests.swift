@@ -108,4 +108,21 @@ struct SecurityConfigTests {
         #expect(issues.first?.message == "unknown operation class 'raed'")
         #expect(issues.first?.fix?.contains("did you mean 'read'") == true)
     }
+
+    @Test func aPolicyAllowsOnlyWhatSomeRuleCoversWhole() {
+        let rules = [
+            AccessRule(buckets: ["datasets", "ckpt-*"], operations: [.read, .list, .write]),
+            AccessRule(buckets: ["scratch"], prefixes: ["team-a/"]),
+        ]
+        #expect(rules.allows(bucket: "datasets", keyOrPrefix: "x", operation: .read))
+        #expect(rules.allows(bucket: "ckpt-7", keyOrPrefix: "m", operation: .write))
+        #expect(!rules.allows(bucket: "ckpt-7", keyOrPrefix: "m", operation: .delete))
+        #expect(!rules.allows(bucket: "other", keyOrPrefix: "x", operation: .read))
+        #expect(rules.allows(bucket: "scratch", keyOrPrefix: "team-a/run/1", operation: .delete))
+        #expect(!rules.allows(bucket: "scratch", keyOrPrefix: "team-b/run/1", operation: .read))
+        // A rule with prefixes does not cover a request with no key (a bucket operation, a DeleteObjects).
+        #expect(!rules.allows(bucket: "scratch", keyOrPrefix: nil, operation: .delete))
+        #expect(!rules.allows(bucket: nil, keyOrPrefix: nil, operation: .list))
+        #expect([AccessRule]().allows(bucket: nil, keyOrPrefix: nil, operation: .other))
+    }
 }

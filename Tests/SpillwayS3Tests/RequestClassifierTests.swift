@@ -82,4 +82,17 @@ struct RequestClassifierTests {
         #expect(r.bucket == "cat.jpg")
         #expect(r.style == .path)
     }
+
+    @Test func copySourcesAndQueryValuesAreRead() {
+        let source = RequestClassifier.copySource("/my%20bucket/a/b%2Bc.bin?versionId=7")
+        #expect(source?.bucket == "my bucket" && source?.key == "a/b+c.bin" && source?.operation == .getObject)
+        #expect(RequestClassifier.copySource("bucket/key")?.bucket == "bucket")
+        #expect(RequestClassifier.copySource("/bucket") == nil && RequestClassifier.copySource("/bucket/") == nil)
+        #expect(RequestClassifier.queryValue("prefix", in: "list-type=2&prefix=public%2Fa&x") == "public/a")
+        #expect(RequestClassifier.queryValue("x", in: "list-type=2&prefix=p&x") == "")
+        #expect(RequestClassifier.queryValue("delimiter", in: "prefix=p") == nil)
+        let classifier = RequestClassifier()
+        #expect(classifier.classify(method: .put, target: "/b/k?partNumber=1&uploadId=u", host: nil, hasCopySource: false).inMultipartUpload)
+        #expect(!classifier.classify(method: .put, target: "/b/k", host: nil, hasCopySource: false).inMultipartUpload)
+    }
 }

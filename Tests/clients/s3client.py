@@ -36,7 +36,7 @@ def client(args, retries=1, **overrides):
         # total_max_attempts counts the first attempt: 1 means no retries (botocore's own
         # max_attempts would mean retries, and leave one on).
         retries={"total_max_attempts": retries, "mode": "standard"},
-        s3={"addressing_style": overrides.pop("addressing_style", "path")},
+        s3={"addressing_style": overrides.pop("addressing_style", "path"), "payload_signing_enabled": False if args.unsigned_payload else None},
         connect_timeout=5,
         read_timeout=60,
         client_cert=(args.client_cert, args.client_key) if args.client_cert else None,
@@ -244,61 +244,156 @@ def _sign_key(secret, date, region):
     return key
 
 
-def chunked_signed(args):
-    """An aws-chunked upload with a signature on every chunk (STREAMING-AWS4-HMAC-SHA256-PAYLOAD),
-    as the Java, Go and .NET SDKs send. botocore cannot produce it, so it is signed here by hand."""
-    s3 = client(args)
-    ensure_bucket(s3, args.bucket)
+def _connection(args, timeout=60):
+    url = urlparse(args.endpoint)
+    if url.scheme == "https":
+        import ssl
+
+        context = ssl.create_default_context(cafile=args.ca_bundle) if args.ca_bundle else ssl.create_default_context()
+        return http.client.HTTPSConnection(url.hostname, url.port, timeout=timeout, context=context)
+    return http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
+
+
+def _crc32_b64(data):
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def _aws_chunked_upload(args, key, signed_chunks, trailer, bad_checksum=False):
+    """An aws-chunked PUT signed by hand: chunks of --chunk-size, each signed
+    (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]) or not (STREAMING-UNSIGNED-PAYLOAD-TRAILER),
+    with a trailing CRC32 when `trailer`. Returns (status, response text, the data sent)."""
     url = urlparse(args.endpoint)
     region, access, secret = args.cluster["region"], args.cluster["access_key"], args.cluster["secret_key"]
     data = os.urandom(args.size)
-    chunk_size = 64 * 1024
-    chunks = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)] + [b""]
+    chunks = [data[i : i + args.chunk_size] for i in range(0, len(data), args.chunk_size)] + [b""]
     now = datetime.datetime.now(datetime.timezone.utc)
     amz_date, date = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
     scope = f"{date}/{region}/s3/aws4_request"
-    key = _sign_key(secret, date, region)
-    sig_len = 64
+    signing_key = _sign_key(secret, date, region)
+    checksum = _crc32_b64(data if not bad_checksum else data + b"x")
+    empty = hashlib.sha256(b"").hexdigest()
+    payload = ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD" + ("-TRAILER" if trailer else "")) if signed_chunks else "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 
-    def framed_len(n):
-        return len(f"{n:x}") + len(";chunk-signature=") + sig_len + 2 + n + 2
+    def frame(seed):
+        body, previous = bytearray(), seed
+        for chunk in chunks:
+            if signed_chunks:
+                sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous, empty, hashlib.sha256(chunk).hexdigest()])
+                previous = hmac.new(signing_key, sts.encode(), hashlib.sha256).hexdigest()
+                body += f"{len(chunk):x};chunk-signature={previous}\r\n".encode()
+            else:
+                body += f"{len(chunk):x}\r\n".encode()
+            if chunk or not trailer:
+                body += chunk + b"\r\n"
+        if trailer:
+            line = f"x-amz-checksum-crc32:{checksum}"
+            body += line.encode() + b"\r\n"
+            if signed_chunks:
+                sts = "\n".join(["AWS4-HMAC-SHA256-TRAILER", amz_date, scope, previous, hashlib.sha256((line + "\n").encode()).hexdigest()])
+                body += f"x-amz-trailer-signature:{hmac.new(signing_key, sts.encode(), hashlib.sha256).hexdigest()}\r\n".encode()
+            body += b"\r\n"
+        return bytes(body)
 
-    encoded_length = sum(framed_len(len(c)) for c in chunks)
-    path = "/" + args.bucket + "/" + quote("chunked/signed chunks.bin", safe="/~")
+    path = "/" + args.bucket + "/" + quote(key, safe="/~")
     headers = {
         "host": url.netloc,
         "content-encoding": "aws-chunked",
-        "content-length": str(encoded_length),
-        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "content-length": str(len(frame("0" * 64))),
+    }
+    if args.transfer_chunked:
+        del headers["content-length"]  # the length goes unsaid: HTTP chunks carry the body
+    headers.update({
+        "x-amz-content-sha256": payload,
         "x-amz-date": amz_date,
         "x-amz-decoded-content-length": str(len(data)),
-    }
+    })
+    if trailer:
+        headers["x-amz-trailer"] = "x-amz-checksum-crc32"
     signed = ";".join(sorted(headers))
-    canonical = "\n".join(
-        ["PUT", path, "", "".join(f"{h}:{headers[h]}\n" for h in sorted(headers)), signed, headers["x-amz-content-sha256"]]
-    )
+    canonical = "\n".join(["PUT", path, "", "".join(f"{h}:{headers[h]}\n" for h in sorted(headers)), signed, payload])
     to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    seed = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    seed = hmac.new(signing_key, to_sign.encode(), hashlib.sha256).hexdigest()
     headers["authorization"] = f"AWS4-HMAC-SHA256 Credential={access}/{scope}, SignedHeaders={signed}, Signature={seed}"
-    body = bytearray()
-    previous = seed
-    empty = hashlib.sha256(b"").hexdigest()
-    for chunk in chunks:
-        sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous, empty, hashlib.sha256(chunk).hexdigest()])
-        previous = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
-        body += f"{len(chunk):x};chunk-signature={previous}\r\n".encode() + chunk + b"\r\n"
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    body = frame(seed)
+    if args.transfer_chunked:
+        # HTTP chunks of a size unrelated to the aws-chunked ones, so their boundaries cross.
+        step = 50_000
+        body = b"".join(f"{len(body[i:i + step]):x}\r\n".encode() + body[i : i + step] + b"\r\n" for i in range(0, len(body), step)) + b"0\r\n\r\n"
+        headers["transfer-encoding"] = "chunked"
+    else:
+        assert len(body) == int(headers["content-length"])
+    conn = _connection(args)
     conn.putrequest("PUT", path, skip_host=True, skip_accept_encoding=True)
     for h, v in headers.items():
         conn.putheader(h, v)
     conn.endheaders()
-    conn.send(bytes(body))
-    response = conn.getresponse()
-    status, text = response.status, response.read().decode(errors="replace")
+    try:
+        conn.send(body)
+        response = conn.getresponse()
+        return response.status, response.read().decode(errors="replace"), data
+    except (ConnectionError, http.client.HTTPException) as e:
+        return 0, f"connection: {e}", data
+
+
+def chunked_signed(args):
+    """An aws-chunked upload with a signature on every chunk (STREAMING-AWS4-HMAC-SHA256-PAYLOAD,
+    or its -TRAILER form with --trailer), as the Java, Go and .NET SDKs send. botocore cannot
+    produce it, so it is signed here by hand."""
+    s3 = client(args)
+    ensure_bucket(s3, args.bucket)
+    key = "chunked/signed chunks.bin"
+    status, text, data = _aws_chunked_upload(args, key, signed_chunks=True, trailer=args.trailer)
     got = b""
     if status == 200:
-        got = s3.get_object(Bucket=args.bucket, Key="chunked/signed chunks.bin")["Body"].read()
+        got = s3.get_object(Bucket=args.bucket, Key=key)["Body"].read()
     return {"status": status, "response": text[:500], "sent_md5": md5(data), "got_md5": md5(got), "got_size": len(got)}
+
+
+def unsigned_trailer(args):
+    """An aws-chunked upload with unsigned chunks and a trailing CRC32
+    (STREAMING-UNSIGNED-PAYLOAD-TRAILER) made by hand, so that --bad-checksum can send a wrong one;
+    afterwards, whether the object exists."""
+    s3 = client(args)
+    ensure_bucket(s3, args.bucket)
+    status, text, data = _aws_chunked_upload(args, args.key, signed_chunks=False, trailer=True, bad_checksum=args.bad_checksum)
+    try:
+        got = s3.get_object(Bucket=args.bucket, Key=args.key)["Body"].read()
+        stored = {"exists": True, "got_md5": md5(got), "got_size": len(got)}
+    except ClientError as e:
+        stored = {"exists": False, "get_error": error_code(e)}
+    return dict({"status": status, "response": text[:500], "sent_md5": md5(data)}, **stored)
+
+
+def get(args):
+    """One GET of --key; its status and body's MD5, or its S3 error (nothing is created)."""
+    s3 = client(args)
+    try:
+        body = s3.get_object(Bucket=args.bucket, Key=args.key)["Body"].read()
+        return {"status": 200, "md5": md5(body), "size": len(body)}
+    except ClientError as e:
+        meta = e.response.get("ResponseMetadata", {})
+        return {"status": meta.get("HTTPStatusCode"), "error": error_code(e), "request_id": meta.get("RequestId")}
+
+
+def listing(args):
+    """ListObjectsV2 of --bucket under --prefix: the keys, or the S3 error."""
+    s3 = client(args)
+    try:
+        r = s3.list_objects_v2(Bucket=args.bucket, Prefix=args.prefix)
+        return {"status": 200, "keys": [o["Key"] for o in r.get("Contents", [])]}
+    except ClientError as e:
+        return {"status": e.response.get("ResponseMetadata", {}).get("HTTPStatusCode"), "error": error_code(e)}
+
+
+def copy_from(args):
+    """CopyObject of --source-bucket/--key into --bucket/copy-of-<key>."""
+    s3 = client(args)
+    try:
+        s3.copy_object(Bucket=args.bucket, Key="copy-of-" + args.key, CopySource={"Bucket": args.source_bucket, "Key": args.key})
+        return {"status": 200}
+    except ClientError as e:
+        meta = e.response.get("ResponseMetadata", {})
+        return {"status": meta.get("HTTPStatusCode"), "error": error_code(e), "message": e.response.get("Error", {}).get("Message")}
 
 
 def copy_delete(args):
@@ -351,13 +446,30 @@ def bad_secret(args):
         return {"error": error_code(e), "status": e.response["ResponseMetadata"]["HTTPStatusCode"]}
 
 
+def replica_payload(size):
+    """The same bytes wherever they are written: a replica seeded in two clusters holds one object."""
+    return (b"spillway replica " * (size // 17 + 1))[:size]
+
+
+def seed(args):
+    """Creates --bucket and writes the replica object load/seed (--object-size bytes) into it."""
+    s3 = client(args)
+    ensure_bucket(s3, args.bucket)
+    s3.put_object(Bucket=args.bucket, Key="load/seed", Body=replica_payload(args.object_size))
+    return {"md5": md5(replica_payload(args.object_size))}
+
+
 def load(args):
     """A steady GET/PUT workload from several threads; optionally stops a node part-way through
-    (--stop-url, after --stop-after seconds). Every request is recorded with its start and end."""
+    (--stop-url, after --stop-after seconds). Every request is recorded with its start and end.
+    --reads-only: GETs only, of the replica object that `seed` wrote."""
     s3_clients = [client(args) for _ in range(args.threads)]
-    ensure_bucket(s3_clients[0], args.bucket)
-    payload = os.urandom(args.object_size)
-    s3_clients[0].put_object(Bucket=args.bucket, Key="load/seed", Body=payload)
+    if args.reads_only:
+        payload = replica_payload(args.object_size)
+    else:
+        ensure_bucket(s3_clients[0], args.bucket)
+        payload = os.urandom(args.object_size)
+        s3_clients[0].put_object(Bucket=args.bucket, Key="load/seed", Body=payload)
     expected = md5(payload)
     records, lock = [], threading.Lock()
     t0 = time.monotonic()
@@ -371,7 +483,7 @@ def load(args):
             i += 1
             if args.fresh_every and i % args.fresh_every == 0:
                 s3 = client(args)  # a new client: new connections, new TLS handshakes
-            op = "GET" if i % 2 else "PUT"
+            op = "GET" if i % 2 or args.reads_only else "PUT"
             start = time.monotonic() - t0
             error = None
             try:
@@ -511,6 +623,25 @@ def rss_kib(pid):
     return 0
 
 
+def _signed_lines(args, method, path, length):
+    """Header lines for a raw request: Host (and Content-Length), signed with UNSIGNED-PAYLOAD
+    when --signed."""
+    url = urlparse(args.endpoint)
+    headers = {"Host": url.netloc}
+    if length is not None:
+        headers["Content-Length"] = str(length)
+    if args.signed:
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD" if length is not None else hashlib.sha256(b"").hexdigest()
+        request = AWSRequest(method=method, url=f"{args.endpoint}{path}", headers=dict(headers))
+        SigV4Auth(Credentials(args.cluster["access_key"], args.cluster["secret_key"]), "s3", args.cluster["region"]).add_auth(request)
+        headers = dict(request.headers.items())
+    return "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+
+
 def bulk(args):
     """Streams --size bytes up (PUT) and down (GET) through the gateway to a bulk node, while sampling
     the gateway's resident memory (--pid). Nothing is kept on either end: this measures the gateway."""
@@ -531,7 +662,7 @@ def bulk(args):
     out = {"idle_rss_kib": idle}
     with socket.create_connection((url.hostname, url.port), timeout=60) as sock:
         started = time.monotonic()
-        sock.sendall(f"PUT /bulk/upload HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Length: {args.size}\r\n\r\n".encode())
+        sock.sendall(f"PUT /bulk/upload HTTP/1.1\r\n{_signed_lines(args, 'PUT', '/bulk/upload', args.size)}\r\n".encode())
         block = b"\1" * (1 << 20)
         left = args.size
         while left > 0:
@@ -547,7 +678,7 @@ def bulk(args):
         out["put_seconds"] = time.monotonic() - started
         out["put_reply"] = reply.decode(errors="replace").split("\r\n\r\n", 1)[-1]
         started = time.monotonic()
-        sock.sendall(f"GET /bulk/{args.size} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode())
+        sock.sendall(f"GET /bulk/{args.size} HTTP/1.1\r\n{_signed_lines(args, 'GET', f'/bulk/{args.size}', None)}\r\n".encode())
         buf = b""
         while b"\r\n\r\n" not in buf:
             buf += sock.recv(65536)
@@ -769,10 +900,15 @@ SCENARIOS = {
     "presign": presign,
     "chunked-trailer": chunked_trailer,
     "chunked-signed": chunked_signed,
+    "unsigned-trailer": unsigned_trailer,
     "copy-delete": copy_delete,
     "virtual-host": virtual_host,
     "bad-secret": bad_secret,
     "load": load,
+    "get": get,
+    "list": listing,
+    "copy-from": copy_from,
+    "seed": seed,
 }
 
 
@@ -804,6 +940,15 @@ def main():
     p.add_argument("--client-cert", help="a client certificate to present (mutual TLS), with --client-key")
     p.add_argument("--client-key")
     p.add_argument("--checksums", default="when_supported", help="botocore's request_checksum_calculation")
+    p.add_argument("--chunk-size", type=int, default=64 * 1024, help="aws-chunked scenarios: bytes per chunk")
+    p.add_argument("--transfer-chunked", action="store_true", help="aws-chunked scenarios: inside Transfer-Encoding: chunked, without a Content-Length")
+    p.add_argument("--trailer", action="store_true", help="chunked-signed: the -TRAILER form, with a trailing CRC32")
+    p.add_argument("--bad-checksum", action="store_true", help="unsigned-trailer: send a trailing checksum that does not match")
+    p.add_argument("--prefix", default="", help="list: the prefix listed")
+    p.add_argument("--source-bucket", default="", help="copy-from: the bucket copied from")
+    p.add_argument("--unsigned-payload", action="store_true", help="sign bodies as UNSIGNED-PAYLOAD (botocore's payload_signing_enabled: false)")
+    p.add_argument("--reads-only", action="store_true", help="load: GETs only, of the object `seed` wrote")
+    p.add_argument("--signed", action="store_true", help="bulk: sign both requests (UNSIGNED-PAYLOAD) with the cluster-json key")
     p.add_argument("--fresh-every", type=int, default=0, help="load: a new client (new connections) every N requests")
     args = p.parse_args()
     args.cluster = json.loads(args.cluster_json)

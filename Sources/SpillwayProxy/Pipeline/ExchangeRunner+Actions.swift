@@ -63,7 +63,7 @@ extension ExchangeRunner {
         case .forward(let id):
             guard let body else { return nil }
             keepForReplay(body)
-            links[id]?.connection?.write(body)
+            if let link = links[id] { write(body, to: link) }
             return nil
         case .hold:
             guard let body else { return nil }
@@ -169,16 +169,44 @@ extension ExchangeRunner {
 
     /// The attempt's head, then the body held for it.
     private func send(_ id: AttemptID, replayed: Bool, complete: Bool) {
-        guard let link = links[id], let connection = link.connection, let kind = machine.target(of: id)?.kind else { return }
-        connection.write(upstream.head(for: kind, allocator: sink.allocator))
+        guard let link = links[id], let connection = link.connection, let target = machine.target(of: id) else { return }
+        let policy = link.pool.policy
+        if let resign, let decision = resign.decisions[target.cursor], let credentials = policy.credentials, let signing = policy.signing,
+           let made = ResignedHead.make(
+               resign.source, forwarded: context.forwardHead, decision: decision, credentials: credentials, signing: signing,
+               authority: link.backend.authority, kind: target.kind, etag: upstream.etag, unixSeconds: WallClock.millis() / 1000,
+               allocator: sink.allocator)
+        {
+            // Signed afresh for this attempt's pool, node and time.
+            connection.write(made.head)
+            link.transform = BodyTransform(
+                decision.body, signed: made.signed, maxChunkSize: signing.maxChunkSize,
+                chunkedTransfer: resign.source.chunkedTransfer)
+        } else {
+            connection.write(upstream.head(for: target.kind, allocator: sink.allocator))
+        }
         if replayed, let replay {
-            for part in replay { connection.write(part) }
+            for part in replay { write(part, to: link) }
         } else if var waiting = unsent {
-            while let part = waiting.popFirst() { connection.write(part) }
+            while let part = waiting.popFirst() { write(part, to: link) }
             unsent = nil
         }
         connection.flush()
         source.resumeReads()
+    }
+
+    /// Body bytes to an attempt's node, through its transform if it has one.
+    private func write(_ bytes: ByteBuffer, to link: AttemptLink) {
+        guard let connection = link.connection else { return }
+        guard link.transform != nil else { return connection.write(bytes) }
+        do {
+            for piece in try link.transform!.feed(bytes, allocator: sink.allocator) { connection.write(piece) }
+        } catch {
+            // The request's own checks read these bytes first and passed them, so this is a bug: the
+            // node must not take what follows for a whole body.
+            worker.logger.error("body transform refused bytes the edge accepted", metadata: ["request-id": "\(requestID)", "error": "\(error)"])
+            connection.close()
+        }
     }
 
     private func keepForReplay(_ bytes: ByteBuffer) {

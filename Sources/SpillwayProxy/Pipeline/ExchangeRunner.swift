@@ -30,6 +30,12 @@ final class ExchangeRunner {
     /// The response head, written with the first body bytes in one buffer when they are small.
     var pendingHead: ByteBuffer?
     var chain: ChunkSignatureVerifier?
+    /// The trailing checksum of an upload decoded for its pool, which Spillway checks itself.
+    var checksum: TrailingChecksumCheck?
+    /// The data of a `Transfer-Encoding: chunked` body, for the checks above.
+    var unframing: ChunkedData?
+    /// For routes with pools Spillway signs for: the request as verified, and how its body goes to each.
+    var resign: ResignPlan?
     var ticket: Protection.Ticket?
     var queueWait: (pool: PoolRuntime, id: UInt64)?
     /// The node answered with an error: its S3 code is read from the body as it passes.
@@ -66,15 +72,18 @@ final class ExchangeRunner {
         if context.ambiguousCredential { return .refused(refusal(.malformed("the credential is given twice"), at: now)) }
         if context.protection.config.identity.verifySignatures {
             switch SignatureCheck.verify(context, at: WallClock.millis() / 1000) {
-            case .success(let verified):
+            case .success(let (verified, signing)):
                 // The tenant charged is the tenant verified.
                 guard context.claimedKey.map({ $0 == verified.accessKey }) ?? false else {
                     return .refused(refusal(.malformed("the credential is ambiguous"), at: now))
                 }
                 chain = verified.streaming
+                if let error = AccessCheck.refusal(context) ?? planResigning(signing) { return .refused(refused(error, at: now)) }
             case .failure(let failure):
                 return .refused(refusal(failure, at: now))
             }
+        } else if let error = AccessCheck.refusal(context) {
+            return .refused(refused(error, at: now))
         }
         guard context.protection.isActive else { return .admitted(pacesReads: false, pacesWrites: false) }
         let protection = context.protection
@@ -96,13 +105,38 @@ final class ExchangeRunner {
         }
     }
 
-    private func refusal(_ failure: SigV4Verifier.Failure, at now: Moment) -> S3Error {
+    private func refusal(_ failure: SigV4Verifier.Failure, at now: Moment) -> S3Error { refused(failure.error, why: "\(failure)", at: now) }
+
+    /// `error`, logged at most as often as the refusal log allows.
+    private func refused(_ error: S3Error, why: String? = nil, at now: Moment) -> S3Error {
         if let held = worker.refusalLog.admit(at: now) {
             worker.logger.notice(
                 "request refused at the edge",
-                metadata: ["request-id": "\(requestID)", "tenant": "\(context.identity.tenant)", "why": "\(failure)", "unlogged-since": "\(held)"])
+                metadata: [
+                    "request-id": "\(requestID)", "tenant": "\(context.identity.tenant)", "why": "\(why ?? error.message)",
+                    "unlogged-since": "\(held)",
+                ])
         }
-        return failure.error
+        return error
+    }
+
+    /// Decides how the request goes to each of its credentialed pools (nil: it can go to all), and
+    /// sets the body checks those ways need.
+    private func planResigning(_ signing: SigningRequest) -> S3Error? {
+        switch ResignPlan.make(signing, context) {
+        case .none: return nil
+        case .failure(let error): return error
+        case .success(let plan):
+            resign = plan
+            if let first = plan.decisions[0], let policy = context.pools[0].policy.signing {
+                switch first.body {
+                case .resignedChunks: chain?.limitChunks(to: policy.maxChunkSize)
+                case .decoded: checksum = plan.source.trailerChecksum.map { TrailingChecksumCheck(algorithm: $0) }
+                case .asSent: break
+                }
+            }
+            return nil
+        }
     }
 
     // MARK: - The client's side
@@ -110,17 +144,37 @@ final class ExchangeRunner {
     /// Body bytes from the client; `last` when they end the request's framing.
     func clientBody(_ bytes: ByteBuffer, last: Bool) {
         let now = self.now
-        var check = ExchangeMachine.ChainCheck.ok
-        if chain != nil {
-            let sound = bytes.withUnsafeReadableBytes { b in (try? chain!.consume(b)) != nil }
-            check = !sound ? .badSignature : last && !chain!.isComplete ? .cutShort : .ok
-        }
+        let check = chain == nil && checksum == nil ? .ok : checkBody(bytes, last: last)
         var pace: Duration?
         if machine.pacesWrites, let ticket {
             pace = context.protection.pace(ticket, .write, bytes: bytes.readableBytes, at: Moment(now))
         }
         let action = machine.clientBody(bytes.readableBytes, last: last, chain: check, paceDelay: pace, at: Moment(now))
         run(action, at: now, body: bytes)
+    }
+
+    /// The verified chunk chain and the trailing checksum, over these bytes of the body (its data,
+    /// when the client framed it with `Transfer-Encoding: chunked`).
+    private func checkBody(_ bytes: ByteBuffer, last: Bool) -> ExchangeMachine.ChainCheck {
+        do throws(AwsChunkedParser.Problem) {
+            if case .chunked = context.head.bodyFraming, unframing == nil { unframing = ChunkedData() }
+            for piece in try unframing?.data(in: bytes) ?? [bytes] {
+                let problem = piece.withUnsafeReadableBytes { b -> AwsChunkedParser.Problem? in
+                    do throws(AwsChunkedParser.Problem) {
+                        try chain?.consume(b)
+                        try checksum?.consume(b)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+                if let problem { throw problem }
+            }
+        } catch {
+            return .init(error)
+        }
+        let incomplete = chain.map { !$0.isComplete } ?? false || checksum.map { !$0.isComplete } ?? false
+        return last && incomplete ? .cutShort : .ok
     }
 
     func clientEnd() { run(machine.clientEnd(at: Moment(now)), at: now) }
@@ -233,6 +287,8 @@ final class AttemptLink {
     let pool: PoolRuntime
     let node: Int
     var connection: NodeConnection?
+    /// What the attempt does to the body on its way (re-signing or decoding for a credentialed pool).
+    var transform: BodyTransform?
     /// The node's in-flight count was lowered for this attempt.
     var released = false
 

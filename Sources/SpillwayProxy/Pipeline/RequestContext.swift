@@ -17,6 +17,10 @@ struct RequestContext: ~Copyable {
     let route: RouteTable.Entry
     /// The route's pools in order of preference; reads fail over along them.
     let pools: RoutePools
+    /// For CopyObject and UploadPartCopy: the object copied, and whether its route starts at
+    /// another pool than this request's (a node cannot copy from a pool it is not in).
+    let copySource: S3Request?
+    let copySourceElsewhere: Bool
     let http: HTTPConfig
     let protection: Protection
     let identity: Identity
@@ -46,7 +50,19 @@ struct RequestContext: ~Copyable {
         http = snapshot.config.http
         let operationClass = request.operation.operationClass
         let isRead = operationClass == .read || operationClass == .list
-        pools = RoutePools(all: state.pools, order: route.poolIndices, count: isRead ? route.poolIndices.count : 1)
+        // A multipart upload lives on the pool that created it, so its requests never fail over.
+        let failsOver = isRead && !request.inMultipartUpload
+        pools = RoutePools(all: state.pools, order: route.poolIndices, count: failsOver ? route.poolIndices.count : 1)
+        if head.hasCopySource {
+            let value = headBytes.withUnsafeReadableBytes { RequestHead.fieldIndex(in: $0)["x-amz-copy-source"]?.first }
+            let source = value.flatMap { RequestClassifier.copySource(Substring(decoding: $0, as: UTF8.self)) }
+            copySource = source
+            let firstPool = route.poolIndices.first
+            copySourceElsewhere = source.map { snapshot.routes.route(for: $0, method: .get).poolIndices.first != firstPool } ?? false
+        } else {
+            copySource = nil
+            copySourceElsewhere = false
+        }
         forwardHead = HeadWriter.rebuilt(headBytes, dropping: head.dropLines, allocator: allocator)
         protection = state.protection
         authorization = head.authorizationRange.flatMap { headBytes.getString(at: base + $0.lowerBound, length: $0.count) }.map { Substring($0) }

@@ -6,7 +6,10 @@ import SpillwayS3
 /// Canonicalised from the request's raw bytes, and the head is indexed once, so a head with
 /// thousands of fields costs one pass.
 enum SignatureCheck {
-    static func verify(_ context: borrowing RequestContext, at unixSeconds: Int64) -> Result<SigV4Verifier.Verified, SigV4Verifier.Failure> {
+    /// The verified identity, and the request as canonicalised (a re-signed attempt starts from it).
+    static func verify(_ context: borrowing RequestContext, at unixSeconds: Int64)
+        -> Result<(verified: SigV4Verifier.Verified, request: SigningRequest), SigV4Verifier.Failure>
+    {
         let head = context.forwardHead
         let parsed = context.head
         let identity = context.protection.config.identity
@@ -20,6 +23,7 @@ enum SignatureCheck {
         }
         let secrets = identity.credentials
         return SigV4Verifier.verify(
-            request, secret: { secrets[$0] }, now: Int(unixSeconds), maxSkewSeconds: Int(identity.maxClockSkew.seconds))
+            request, secret: { secrets[$0] }, now: Int(unixSeconds), maxSkewSeconds: Int(identity.maxClockSkew.seconds)
+        ).map { ($0, request) }
     }
 }

@@ -11,6 +11,8 @@ struct Identity: Sendable {
     let priority: Int
     let weight: Int
     let limits: LimitsConfig
+    /// The tenant's access policy (empty: everything is allowed).
+    var allow: [AccessRule] = []
 }
 
 /// Per-tenant and per-bucket limits for the whole gateway (shared by all workers): request rates per
@@ -90,7 +92,7 @@ final class Protection: Sendable {
         if let accessKey, let i = keyToTenant[String(accessKey)] {
             let t = config.tenants[i]
             let cls = routeClass ?? t.priorityClass ?? config.defaultClass
-            return Identity(tenant: t.name, className: cls, priority: config.priority(of: cls), weight: t.weight, limits: t.limits)
+            return Identity(tenant: t.name, className: cls, priority: config.priority(of: cls), weight: t.weight, limits: t.limits, allow: t.allow)
         }
         let name = accessKey.map { "key:\($0)" } ?? "addr:\(address ?? "unknown")"
         let cls = routeClass ?? config.defaultClass

@@ -27,6 +27,12 @@ public struct ChunkSignatureVerifier {
 
     public var isComplete: Bool { parser.isComplete }
 
+    /// Refuses chunks over `limit` from here on (a chunk re-signed for a pool is held whole, so its
+    /// size is bounded); set before the first byte.
+    public mutating func limitChunks(to limit: Int) {
+        parser = AwsChunkedParser(maxChunkSize: limit)
+    }
+
     public typealias Problem = AwsChunkedParser.Problem
 
     public mutating func consume(_ bytes: UnsafeRawBufferPointer) throws(Problem) {

@@ -66,12 +66,8 @@ public enum PayloadPlan {
     ///   - decode: the pool decodes `aws-chunked` bodies (`signing.payload: decode`).
     ///   - nodeIsTLS: the attempt's node is reached over TLS.
     ///   - unsignedOverHTTP: the pool allows bodies nobody vouches for toward plain-HTTP nodes.
-    ///   - chunkedTransfer: the request is framed with `Transfer-Encoding: chunked`.
-    public static func decide(_ client: Client, decode: Bool, nodeIsTLS: Bool, unsignedOverHTTP: Bool, chunkedTransfer: Bool) -> Result<Decision, S3Error> {
+    public static func decide(_ client: Client, decode: Bool, nodeIsTLS: Bool, unsignedOverHTTP: Bool) -> Result<Decision, S3Error> {
         let unsignedAllowed = nodeIsTLS || unsignedOverHTTP
-        if client.isChunked && chunkedTransfer {
-            return .failure(S3Error(.notImplemented, "An aws-chunked body inside Transfer-Encoding: chunked is not re-signed; send it with a Content-Length."))
-        }
         switch client {
         case .none:
             return .success(Decision(payloadHash: SigV4.emptyPayloadHash, body: .asSent))

@@ -20,7 +20,8 @@ final class Cluster: @unchecked Sendable {
     var secretKey: String { info["secret_key"].string ?? "" }
 
     /// `tls`: the nodes serve HTTPS with this certificate (its CA is the test's `TestPKI`).
-    init(nodes: Int = 3, tls: TestPKI.Leaf? = nil) throws {
+    /// `legacy`: the nodes refuse `aws-chunked` uploads, as storage before trailing checksums does.
+    init(nodes: Int = 3, tls: TestPKI.Leaf? = nil, legacy: Bool = false) throws {
         try requireTool("python3", install: "apt-get install python3")
         let check = try run("python3", ["-c", "import moto, boto3, werkzeug, flask"])
         if check.status != 0 {
@@ -29,7 +30,7 @@ final class Cluster: @unchecked Sendable {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", Paths.cluster, "--ports", Array(repeating: "0", count: nodes).joined(separator: ","), "--exit-with-stdin"]
-            + (tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? [])
+            + (tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? []) + (legacy ? ["--legacy"] : [])
         stdin = Pipe()
         let out = Pipe()
         let err = Pipe()
@@ -48,6 +49,15 @@ final class Cluster: @unchecked Sendable {
     }
 
     func stopNode(_ index: Int) throws { try control("POST", "/nodes/\(index)/stop") }
+    /// The URL that stops every node at once (for a client to call mid-workload).
+    var stopAllURL: String { "http://127.0.0.1:\(controlPort)/nodes/stop" }
+
+    /// What the nodes saw of uploads' bodies (cluster/s3cluster.py's UploadBodyCheck), by kind.
+    func uploads() throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        for (name, value) in try state()["uploads"].object { out[name] = value.int ?? 0 }
+        return out
+    }
     func startNode(_ index: Int) throws { try control("POST", "/nodes/\(index)/start") }
 
     /// Makes one node misbehave (see cluster/s3cluster.py for the modes), e.g. `["mode": "slowdown"]`.

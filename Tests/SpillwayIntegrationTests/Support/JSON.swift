@@ -23,6 +23,7 @@ enum JSON: Sendable, Equatable, Decodable {
     var double: Double? { if case .number(let n) = self { n } else { nil } }
     var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
     var array: [JSON] { if case .array(let a) = self { a } else { [] } }
+    var object: [String: JSON] { if case .object(let o) = self { o } else { [:] } }
     var isNull: Bool { self == .null }
 }
 
