@@ -266,10 +266,11 @@ WORKLOADS = [
 ]
 
 
-def run_wrk(work, port, workload, seconds):
-    script = os.path.join(work, "put.lua" if workload["put"] else "get.lua")
+def run_wrk(work, port, workload, seconds, scheme="http", script=None):
+    """`script`: a wrk Lua file instead of the workload's own (bench/tls.py's signed requests)."""
+    script = script or os.path.join(work, "put.lua" if workload["put"] else "get.lua")
     argv = ["wrk", "-t1", f"-c{workload['connections']}", f"-d{seconds}s", "--timeout", "10s", "-s", script,
-            f"http://127.0.0.1:{port}{workload['path']}"]
+            f"{scheme}://127.0.0.1:{port}{workload['path']}"]
     out = subprocess.run(argv, capture_output=True, text=True)
     line = [l for l in out.stdout.splitlines() if l.startswith("{")]
     if not line:
@@ -278,12 +279,16 @@ def run_wrk(work, port, workload, seconds):
 
 
 def measure(work, target, workload, seconds, warmup):
-    run_wrk(work, target.port, workload, warmup)
-    pids = target.pids if target.name != "direct" else []
+    """One run of `workload` against `target`; a target may say its `scheme` (https) and give its
+    own wrk `script(workload)`."""
+    scheme = getattr(target, "scheme", "http")
+    script = target.script(workload) if hasattr(target, "script") else None
+    run_wrk(work, target.port, workload, warmup, scheme, script)
+    pids = target.pids if not target.name.startswith("direct") else []
     idle_rss = getattr(target, "startup_rss", 0)
     user0, kernel0 = cpu_seconds(pids)
     with Sampler(pids) as sampler:
-        r = run_wrk(work, target.port, workload, seconds)
+        r = run_wrk(work, target.port, workload, seconds, scheme, script)
     user1, kernel1 = cpu_seconds(pids)
     user, kernel = user1 - user0, kernel1 - kernel0
     cpu = user + kernel
@@ -345,36 +350,41 @@ def fmt(v, digits=2):
     return f"{v:.{digits}f}"
 
 
+def ratio_table(results, workloads, targets, rows_for, baseline_names):
+    """Markdown rows: each workload's figures per target, and Spillway's ratio to each baseline."""
+    lines = []
+    for w in workloads:
+        name = w["name"]
+        med = {t: {k: median([r[k] for r in results[name][t]]) for k in results[name][t][0]} for t in targets}
+        for label, key in rows_for(w):
+            vals = {t: med[t][key] for t in targets}
+
+            def ratio(subject, other):
+                a, b = vals[subject], vals[other]
+                return "–" if a is None or b in (None, 0) else f"{a / b:.2f}×"
+
+            cells = " | ".join(fmt(vals[t], 3 if key == "gbps" else 2) for t in targets)
+            ratios = " | ".join(ratio(subject, other) for subject, other in baseline_names)
+            lines.append(f"| {name} | {label} | {cells} | {ratios} |")
+    return lines
+
+
 def report(results, bulk, meta):
     targets = ["direct", "spillway", "nginx", "haproxy"]
     lines = [f"Benchmark: {meta['date']}, {meta['cpus']} CPUs, {meta['reps']} interleaved repetitions of "
              f"{meta['seconds']} s (after {meta['warmup']} s warm-up), medians. Command: `{meta['command']}`", ""]
     lines.append("| Workload | Figure | " + " | ".join(targets) + " | Spillway ÷ direct | Spillway ÷ NGINX | Spillway ÷ HAProxy |")
     lines.append("|---|---|" + "---|" * len(targets) + "---|---|---|")
-    for w in WORKLOADS:
-        name = w["name"]
-        med = {t: {k: median([r[k] for r in results[name][t]]) for k in results[name][t][0]} for t in targets}
-        rows = []
-        headline = "rps" if w["unit"] == "req/s" else "gbps"
-        rows.append((w["unit"], headline, True))
-        if name == "GET 4 KiB":
-            rows += [("p50 ms", "p50_ms", False), ("p99 ms", "p99_ms", False),
-                     ("user CPU µs / req", "user_us", False), ("kernel CPU µs / req", "kernel_us", False)]
-        rows += [("CPU s / GB", "cpu_per_gb", False), ("CPU s / 10k req", "cpu_per_10k", False),
-                 ("peak RSS MiB", "peak_rss_mib", False), ("errors", "errors", False)]
-        if name == "1,000 connections":
-            rows.insert(1, ("RSS KiB / conn", "rss_per_conn_kib", False))
-        for label, key, higher_is_better in rows:
-            vals = {t: med[t][key] for t in targets}
+    def rows_for(w):
+        rows = [(w["unit"], "rps" if w["unit"] == "req/s" else "gbps")]
+        if w["name"] == "GET 4 KiB":
+            rows += [("p50 ms", "p50_ms"), ("p99 ms", "p99_ms"), ("user CPU µs / req", "user_us"), ("kernel CPU µs / req", "kernel_us")]
+        rows += [("CPU s / GB", "cpu_per_gb"), ("CPU s / 10k req", "cpu_per_10k"), ("peak RSS MiB", "peak_rss_mib"), ("errors", "errors")]
+        if w["name"] == "1,000 connections":
+            rows.insert(1, ("RSS KiB / conn", "rss_per_conn_kib"))
+        return rows
 
-            def ratio(other):
-                a, b = vals["spillway"], vals[other]
-                if a is None or b in (None, 0):
-                    return "–"
-                return f"{a / b:.2f}×"
-
-            cells = " | ".join(fmt(vals[t], 3 if key == "gbps" else 2) for t in targets)
-            lines.append(f"| {name} | {label} | {cells} | {ratio('direct')} | {ratio('nginx')} | {ratio('haproxy')} |")
+    lines += ratio_table(results, WORKLOADS, targets, rows_for, [("spillway", "direct"), ("spillway", "nginx"), ("spillway", "haproxy")])
     if meta.get("allocations"):
         counts = ", ".join(f"{t} {n:.1f}" for t, n in meta["allocations"].items())
         lines += ["", f"Heap allocations per GET 4 KiB (a perf uprobe on libc's malloc while wrk runs): {counts}."]

@@ -41,6 +41,6 @@ case "$what" in
   # prometheus scrapes the metrics in a test; chromium loads the dashboard headless.
   # openssl makes the TLS tests' certificates; rclone is one of the real clients.
   tests) pip_install; apt_install redis-server:redis-server prometheus:prometheus chromium:chromium openssl:openssl rclone:rclone ;;
-  bench) pip_install; apt_install nginx:nginx haproxy:haproxy wrk:wrk perf:linux-perf ;;
+  bench) pip_install; apt_install nginx:nginx haproxy:haproxy wrk:wrk hey:hey openssl:openssl perf:linux-perf ;;
   *) fail "usage: scripts/setup.sh demo|tests|bench" ;;
 esac

@@ -117,7 +117,9 @@ public final class AdminServer: Sendable {
             return Response(status: .ok, contentType: "text/plain; version=0.0.4", body: metrics?.render(backend.status()) ?? [])
         }
         guard path.hasPrefix("/api/") else { return .error(.notFound, "no such path; see the admin API in the README") }
-        if tokenGuardsReads || method != .GET, !Self.authorized(headers.first(name: "authorization"), token: token) {
+        // The config may hold secrets (pool credentials, client keys): reading it always needs the token.
+        let guarded = tokenGuardsReads || method != .GET || path == "/api/config"
+        if guarded, !Self.authorized(headers.first(name: "authorization"), token: token) {
             return .error(.unauthorized, "the admin API needs 'Authorization: Bearer <token>'")
         }
         let parts = path.split(separator: "/").map(String.init)  // ["api", ...]

@@ -70,8 +70,10 @@ struct CrashInputTests {
         let checked = try await Admin(base: base, token: token).call("POST", "/api/config?dry_run=true", body: huge)
         #expect(checked.status == 422)
         #expect(checked.body.contains("timeouts.idle"))
-        // Reading needs no token when none was configured.
+        // Reading needs no token when none was configured, except the config (it may hold secrets).
         #expect(try await Admin(base: base, token: nil).call("GET", "/api/status").status == 200)
+        #expect(try await Admin(base: base, token: nil).call("GET", "/api/config").status == 401)
+        #expect(try await Admin(base: base, token: token).call("GET", "/api/config").status == 200)
         #expect(gateway.process.isRunning)
     }
 
