@@ -45,24 +45,22 @@ struct RequestContext: ~Copyable {
         target = headBytes.getString(at: base + head.targetRange.lowerBound, length: head.targetRange.count) ?? "/"
         let host = head.hostRange.flatMap { headBytes.getString(at: base + $0.lowerBound, length: $0.count) }.map { Substring($0) }
         let method = S3Method(head.method)
-        request = snapshot.classifier.classify(method: method, target: target, host: host, hasCopySource: head.hasCopySource)
-        route = snapshot.routes.route(for: request, method: method)
+        // Read through a local, not `request`: Swift 6.3's optimizer miscompiles reading
+        // `request.inMultipartUpload` from this partly initialised ~Copyable value (release builds
+        // crashed on every request; the release smoke in scripts/test.sh guards it).
+        let classified = snapshot.classifier.classify(method: method, target: target, host: host, hasCopySource: head.hasCopySource)
+        request = classified
+        let routed = snapshot.routes.route(for: classified, method: method)
+        route = routed
         http = snapshot.config.http
-        let operationClass = request.operation.operationClass
+        let operationClass = classified.operation.operationClass
         let isRead = operationClass == .read || operationClass == .list
         // A multipart upload lives on the pool that created it, so its requests never fail over.
-        let failsOver = isRead && !request.inMultipartUpload
-        pools = RoutePools(all: state.pools, order: route.poolIndices, count: failsOver ? route.poolIndices.count : 1)
-        if head.hasCopySource {
-            let value = headBytes.withUnsafeReadableBytes { RequestHead.fieldIndex(in: $0)["x-amz-copy-source"]?.first }
-            let source = value.flatMap { RequestClassifier.copySource(Substring(decoding: $0, as: UTF8.self)) }
-            copySource = source
-            let firstPool = route.poolIndices.first
-            copySourceElsewhere = source.map { snapshot.routes.route(for: $0, method: .get).poolIndices.first != firstPool } ?? false
-        } else {
-            copySource = nil
-            copySourceElsewhere = false
-        }
+        let failsOver = isRead && !classified.inMultipartUpload
+        pools = RoutePools(all: state.pools, order: routed.poolIndices, count: failsOver ? routed.poolIndices.count : 1)
+        let copied = head.hasCopySource ? Self.copySource(in: headBytes, routes: snapshot.routes, firstPool: routed.poolIndices.first) : nil
+        copySource = copied?.source
+        copySourceElsewhere = copied?.elsewhere ?? false
         forwardHead = HeadWriter.rebuilt(headBytes, dropping: head.dropLines, allocator: allocator)
         protection = state.protection
         authorization = head.authorizationRange.flatMap { headBytes.getString(at: base + $0.lowerBound, length: $0.count) }.map { Substring($0) }
@@ -83,6 +81,13 @@ struct RequestContext: ~Copyable {
             let parts = text.split(separator: "-")
             return parts.count >= 4 && parts[1].count == 32 ? String(parts[1]) : nil
         }
+    }
+
+    /// The object an `x-amz-copy-source` names, and whether its route starts at another pool.
+    static func copySource(in headBytes: ByteBuffer, routes: RouteTable, firstPool: Int?) -> (source: S3Request, elsewhere: Bool)? {
+        let value = headBytes.withUnsafeReadableBytes { RequestHead.fieldIndex(in: $0)["x-amz-copy-source"]?.first }
+        guard let source = value.flatMap({ RequestClassifier.copySource(Substring(decoding: $0, as: UTF8.self)) }) else { return nil }
+        return (source, routes.route(for: source, method: .get).poolIndices.first != firstPool)
     }
 
     /// The machine's fixed inputs, from the request and the compiled route and pool policies.

@@ -12,7 +12,7 @@ struct Identity: Sendable {
     let weight: Int
     let limits: LimitsConfig
     /// The tenant's access policy (empty: everything is allowed).
-    var allow: [AccessRule] = []
+    let allow: [AccessRule]
 }
 
 /// Per-tenant and per-bucket limits for the whole gateway (shared by all workers): request rates per
@@ -96,7 +96,7 @@ final class Protection: Sendable {
         }
         let name = accessKey.map { "key:\($0)" } ?? "addr:\(address ?? "unknown")"
         let cls = routeClass ?? config.defaultClass
-        return Identity(tenant: name, className: cls, priority: config.priority(of: cls), weight: 1, limits: config.defaultLimits)
+        return Identity(tenant: name, className: cls, priority: config.priority(of: cls), weight: 1, limits: config.defaultLimits, allow: [])
     }
 
     func admit(_ who: Identity, operation: S3OperationClass, bucket: Substring?, at now: Moment) -> Admission {
