@@ -175,7 +175,7 @@ extension ExchangeRunner {
            let made = ResignedHead.make(
                resign.source, forwarded: context.forwardHead, decision: decision, credentials: credentials, signing: signing,
                authority: link.backend.authority, kind: target.kind, etag: upstream.etag, unixSeconds: WallClock.millis() / 1000,
-               allocator: sink.allocator)
+               keys: &worker.signingKeys, allocator: sink.allocator)
         {
             // Signed afresh for this attempt's pool, node and time.
             connection.write(made.head)

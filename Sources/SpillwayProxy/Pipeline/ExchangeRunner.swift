@@ -71,7 +71,7 @@ final class ExchangeRunner {
     private func admit(at now: Moment) -> ExchangeVerdict {
         if context.ambiguousCredential { return .refused(refusal(.malformed("the credential is given twice"), at: now)) }
         if context.protection.config.identity.verifySignatures {
-            switch SignatureCheck.verify(context, at: WallClock.millis() / 1000) {
+            switch SignatureCheck.verify(context, at: WallClock.millis() / 1000, keys: &worker.signingKeys) {
             case .success(let (verified, signing)):
                 // The tenant charged is the tenant verified.
                 guard context.claimedKey.map({ $0 == verified.accessKey }) ?? false else {

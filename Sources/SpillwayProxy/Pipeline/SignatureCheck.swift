@@ -7,7 +7,7 @@ import SpillwayS3
 /// thousands of fields costs one pass.
 enum SignatureCheck {
     /// The verified identity, and the request as canonicalised (a re-signed attempt starts from it).
-    static func verify(_ context: borrowing RequestContext, at unixSeconds: Int64)
+    static func verify(_ context: borrowing RequestContext, at unixSeconds: Int64, keys: inout SigningKeyCache)
         -> Result<(verified: SigV4Verifier.Verified, request: SigningRequest), SigV4Verifier.Failure>
     {
         let head = context.forwardHead
@@ -23,7 +23,7 @@ enum SignatureCheck {
         }
         let secrets = identity.credentials
         return SigV4Verifier.verify(
-            request, secret: { secrets[$0] }, now: Int(unixSeconds), maxSkewSeconds: Int(identity.maxClockSkew.seconds)
+            request, secret: { secrets[$0] }, now: Int(unixSeconds), maxSkewSeconds: Int(identity.maxClockSkew.seconds), keys: &keys
         ).map { ($0, request) }
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SpillwayS3
 import SpillwayPolicy
 import Synchronization
 
@@ -22,6 +23,8 @@ final class Worker: @unchecked Sendable {
     /// Sheds and refusals at the edge come in floods: one log line a second each, with a count.
     var shedLog = LogThrottle()
     var refusalLog = LogThrottle()
+    /// SigV4 signing keys derived on this loop (for verifying clients and signing for pools).
+    var signingKeys = SigningKeyCache()
     /// Live connection count readable from other threads (for shutdown progress).
     let connectionCount = Atomic<Int>(0)
 

@@ -31,6 +31,16 @@ public enum SigV4Signer {
         _ request: SigningRequest, signedHeaders: [String], payloadHash: String, credentials: Credentials, region: String, service: String,
         amzDate: String
     ) -> Signed {
+        var keys = SigningKeyCache(capacity: 1)
+        return sign(request, signedHeaders: signedHeaders, payloadHash: payloadHash, credentials: credentials, region: region, service: service,
+                    amzDate: amzDate, keys: &keys)
+    }
+
+    /// As above, deriving the signing key through `keys`.
+    public static func sign(
+        _ request: SigningRequest, signedHeaders: [String], payloadHash: String, credentials: Credentials, region: String, service: String,
+        amzDate: String, keys: inout SigningKeyCache
+    ) -> Signed {
         let names = signedHeaders.map { $0.lowercased() }.sorted()
         let values = names.map { request.headers[$0] ?? [] }
         let canonical = CanonicalRequest.build(
@@ -38,7 +48,7 @@ public enum SigV4Signer {
             payloadHash: payloadHash, dropSignatureParameter: false)
         let date = String(amzDate.prefix(8))
         let scope = "\(date)/\(region)/\(service)/aws4_request"
-        let key = SigV4.signingKey(secret: credentials.secretAccessKey, date: date, region: region, service: service)
+        let key = keys.key(secret: credentials.secretAccessKey, date: date, region: region, service: service)
         let signature = SigV4.signature(SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequestHash: SigV4.sha256Hex(canonical)), key: key)
         let authorization = "\(SigV4.algorithm) Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(names.joined(separator: ";")), Signature=\(signature)"
         return Signed(authorization: authorization, signature: signature, key: key, scope: scope, amzDate: amzDate)

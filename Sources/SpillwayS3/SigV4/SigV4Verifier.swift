@@ -38,6 +38,14 @@ public enum SigV4Verifier {
     public static func verify(
         _ request: SigningRequest, secret: (String) -> String?, now: Int, maxSkewSeconds: Int = 900
     ) -> Result<Verified, Failure> {
+        var keys = SigningKeyCache(capacity: 1)
+        return verify(request, secret: secret, now: now, maxSkewSeconds: maxSkewSeconds, keys: &keys)
+    }
+
+    /// As above, deriving signing keys through `keys`.
+    public static func verify(
+        _ request: SigningRequest, secret: (String) -> String?, now: Int, maxSkewSeconds: Int = 900, keys: inout SigningKeyCache
+    ) -> Result<Verified, Failure> {
         let signed: SignedRequest
         let query = String(decoding: request.query, as: UTF8.self)
         if let authorization = request.authorization {
@@ -90,7 +98,7 @@ public enum SigV4Verifier {
         let canonical = CanonicalRequest.build(
             method: request.method, path: request.path, query: request.query, signedHeaders: signed.signedHeaders,
             headerValues: values, payloadHash: payloadHash, dropSignatureParameter: signed.form == .presigned)
-        let key = SigV4.signingKey(secret: secretKey, date: signed.date, region: signed.region, service: signed.service)
+        let key = keys.key(secret: secretKey, date: signed.date, region: signed.region, service: signed.service)
         let toSign = SigV4.stringToSign(amzDate: amzDate, scope: signed.scope, canonicalRequestHash: SigV4.sha256Hex(canonical))
         let expected = SigV4.signature(toSign, key: key)
         guard SigV4.equal(expected, signed.signature) else { return .failure(.signatureDoesNotMatch) }

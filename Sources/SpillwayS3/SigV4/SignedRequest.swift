@@ -79,17 +79,37 @@ public struct SignedRequest: Sendable, Equatable {
             return .success(SignedRequest(form: .version2, accessKey: String(authorization.dropFirst(4).prefix { $0 != ":" })))
         }
         guard authorization.hasPrefix(SigV4.algorithm + " ") else { return .failure(.malformed("unrecognised Authorization header")) }
-        var fields: [Substring: Substring] = [:]
-        for part in authorization.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {
-            let item = part.drop { $0 == " " }
-            guard let eq = item.firstIndex(of: "=") else { return .failure(.malformed("unrecognised Authorization header")) }
+        // Over UTF-8 bytes, not Characters: every verified request passes here, and splitting and
+        // hashing Substrings cost more than the signature's HMAC.
+        var credential: Substring?
+        var signed: Substring?
+        var signature: Substring?
+        let text = authorization.dropFirst(SigV4.algorithm.count + 1)
+        for piece in text.utf8.split(separator: 44, omittingEmptySubsequences: false) {  // ','
+            var item = piece
+            while item.first == 32 { item = item.dropFirst() }
+            guard let eq = item.firstIndex(of: 61) else { return .failure(.malformed("unrecognised Authorization header")) }
             let name = item[..<eq]
-            guard fields[name] == nil else { return .failure(.malformed("\(name) is given twice")) }
-            fields[name] = item[item.index(after: eq)...].prefix { $0 != " " }
+            var value = item[item.index(after: eq)...]
+            if let space = value.firstIndex(of: 32) { value = value[..<space] }
+            let field = Substring(value)
+            let duplicate: Bool
+            if name.elementsEqual("Credential".utf8) {
+                duplicate = credential != nil
+                credential = field
+            } else if name.elementsEqual("SignedHeaders".utf8) {
+                duplicate = signed != nil
+                signed = field
+            } else if name.elementsEqual("Signature".utf8) {
+                duplicate = signature != nil
+                signature = field
+            } else {
+                continue
+            }
+            if duplicate { return .failure(.malformed("\(Substring(name)) is given twice")) }
         }
-        guard let credential = fields["Credential"], let signed = fields["SignedHeaders"], let signature = fields["Signature"]
-        else { return .failure(.malformed("unrecognised Authorization header")) }
-        return make(.header, credential: String(credential), signedHeaders: String(signed), signature: String(signature))
+        guard let credential, let signed, let signature else { return .failure(.malformed("unrecognised Authorization header")) }
+        return make(.header, credential: credential, signedHeaders: signed, signature: signature)
     }
 
     /// Parses the `X-Amz-*` parameters of a presigned URL.
@@ -106,7 +126,7 @@ public struct SignedRequest: Sendable, Equatable {
             let signed = values["X-Amz-SignedHeaders"], let signature = values["X-Amz-Signature"],
             let date = values["X-Amz-Date"], let expires = values["X-Amz-Expires"].flatMap({ Int($0) })
         else { return .failure(.malformed("incomplete presigned URL")) }
-        return make(.presigned, credential: credential, signedHeaders: signed, signature: signature).map { request in
+        return make(.presigned, credential: credential[...], signedHeaders: signed[...], signature: signature[...]).map { request in
             var request = request
             request.amzDate = date
             request.expires = expires
@@ -114,25 +134,25 @@ public struct SignedRequest: Sendable, Equatable {
         }
     }
 
-    private static func make(_ form: Form, credential: String, signedHeaders: String, signature: String) -> Result<SignedRequest, SigV4Verifier.Failure> {
-        let parts = credential.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 5, parts[4] == "aws4_request" else { return .failure(.malformed("bad Credential")) }
-        let names = signedHeaders.split(separator: ";", omittingEmptySubsequences: false)
+    private static func make(_ form: Form, credential: Substring, signedHeaders: Substring, signature: Substring) -> Result<SignedRequest, SigV4Verifier.Failure> {
+        let parts = credential.utf8.split(separator: 47, omittingEmptySubsequences: false)  // '/'
+        guard parts.count == 5, parts[4].elementsEqual("aws4_request".utf8) else { return .failure(.malformed("bad Credential")) }
+        let names = signedHeaders.utf8.split(separator: 59, omittingEmptySubsequences: false)  // ';'
         guard names.count <= maxSignedHeaders else { return .failure(.malformed("more than \(maxSignedHeaders) signed headers")) }
-        var previous: Substring?
+        var previous: Substring.UTF8View.SubSequence?
         for name in names {
             // Lower-case header names in ascending order, each once: how every SDK signs, and what
             // lets the verifier look each one up once.
-            guard !name.isEmpty, name.utf8.allSatisfy({ isLowerToken($0) }) else { return .failure(.malformed("bad SignedHeaders")) }
-            if let previous, !previous.utf8.lexicographicallyPrecedes(name.utf8) {
+            guard !name.isEmpty, name.allSatisfy({ isLowerToken($0) }) else { return .failure(.malformed("bad SignedHeaders")) }
+            if let previous, !previous.lexicographicallyPrecedes(name) {
                 return .failure(.malformed("SignedHeaders are not sorted, or list a header twice"))
             }
             previous = name
         }
         return .success(
             SignedRequest(
-                form: form, accessKey: String(parts[0]), date: String(parts[1]), region: String(parts[2]), service: String(parts[3]),
-                signedHeaders: names.map(String.init), signature: signature.lowercased()))
+                form: form, accessKey: String(Substring(parts[0])), date: String(Substring(parts[1])), region: String(Substring(parts[2])),
+                service: String(Substring(parts[3])), signedHeaders: names.map { String(Substring($0)) }, signature: signature.lowercased()))
     }
 
     private static func isLowerToken(_ c: UInt8) -> Bool {

@@ -1,0 +1,154 @@
+import NIOCore
+import SpillwayConfig
+import SpillwayExchange
+import SpillwayHTTP1
+import SpillwayS3
+
+/// Each attempt's head for a credentialed pool: the client's fields less those the pool's
+/// signature replaces, the pool's host, date and payload hash, and an `Authorization` of the
+/// pool's. The client's lines that stay go out as slices of its head; the fields to sign come from
+/// the index the verifier built, so nothing is parsed twice.
+enum ResignedHead {
+    /// Fields the re-signed head never carries from the client.
+    static let replaced = ["host", "authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"]
+    /// Fields a decoded body no longer matches (it goes with a Content-Length of the decoded data).
+    static let decodedAway = [
+        "content-length", "transfer-encoding", "x-amz-decoded-content-length", "x-amz-trailer", "x-amz-sdk-checksum-algorithm",
+    ]
+    private static let replacedBytes = replaced.map { Array($0.utf8) }
+    private static let decodedAwayBytes = decodedAway.map { Array($0.utf8) }
+    private static let contentEncoding = Array("content-encoding".utf8)
+
+    static func make(
+        _ source: ResignSource, forwarded: ByteBuffer, decision: PayloadPlan.Decision, credentials: PoolCredentials, signing: SigningConfig,
+        authority: String, kind: AttemptKind, etag: ByteBuffer?, unixSeconds: Int64, keys: inout SigningKeyCache, allocator: ByteBufferAllocator
+    ) -> (head: ByteBuffer, signed: SigV4Signer.Signed)? {
+        guard let secret = credentials.resolvedSecret else { return nil }
+        let decoded = decision.body == .decoded
+        // Where the request goes: path-style `/bucket/key`, or virtual-hosted `bucket.node` and `/key`.
+        var path = source.path
+        var host = authority
+        if let bucket = source.bucket {
+            let prefix = Array("/\(bucket)".utf8)
+            switch (source.style, signing.addressing) {
+            case (.virtualHosted, .path): path = prefix + (path == [47] ? [] : path)
+            case (.path, .virtual):
+                if path.starts(with: prefix) { path = Array(path.dropFirst(prefix.count)) }
+                if path.isEmpty { path = [47] }
+                host = "\(bucket).\(authority)"
+            default: break
+            }
+        }
+        let (drop, codings) = linesToDrop(forwarded, decoded: decoded)
+
+        // The fields the pool's signature covers: the client's, less those replaced, plus the pool's.
+        var index = source.headers
+        for name in replaced { index[name] = nil }
+        if decoded {
+            for name in decodedAway { index[name] = nil }
+            index["content-encoding"] = codings.map { [$0] }
+        }
+        let amzDate = SigV4Signer.amzDate(unixSeconds: unixSeconds)
+        var added = allocator.buffer(capacity: 512)
+        func add(_ name: String, _ lower: String, _ value: String) {
+            added.writeString(name)
+            added.writeString(": ")
+            added.writeString(value)
+            added.writeString("\r\n")
+            index[lower] = [Array(value.utf8)]
+        }
+        add("Host", "host", host)
+        add("X-Amz-Date", "x-amz-date", amzDate)
+        add("X-Amz-Content-Sha256", "x-amz-content-sha256", decision.payloadHash)
+        if let token = credentials.resolvedSessionToken { add("X-Amz-Security-Token", "x-amz-security-token", token) }
+        if decoded, let length = source.decodedLength { add("Content-Length", "content-length", "\(length)") }
+        if let codings {
+            added.writeString("Content-Encoding: ")
+            added.writeBytes(codings)
+            added.writeString("\r\n")
+        }
+        if case .resume(let offset, let total) = kind, var etag {
+            added.writeString("Range: bytes=\(offset)-\(total - 1)\r\nIf-Match: ")
+            added.writeBuffer(&etag)
+            added.writeString("\r\n")
+        }
+        let signedNames = index.keys.filter { $0.hasPrefix("x-amz-") || $0 == "host" || $0 == "content-type" || $0 == "content-md5" }
+        let request = SigningRequest(method: source.method, path: path, query: source.query, headers: index, authorization: nil)
+        let signed = SigV4Signer.sign(
+            request, signedHeaders: signedNames, payloadHash: decision.payloadHash,
+            credentials: .init(accessKeyID: credentials.accessKeyID, secretAccessKey: secret, sessionToken: credentials.resolvedSessionToken),
+            region: signing.region, service: signing.service, amzDate: amzDate, keys: &keys)
+        added.writeString("Authorization: ")
+        added.writeString(signed.authorization)
+        added.writeString("\r\n")
+
+        var out = allocator.buffer(capacity: forwarded.readableBytes + added.readableBytes + path.count)
+        out.writeBytes(source.method)
+        out.writeString(" ")
+        out.writeBytes(path)
+        if !source.query.isEmpty {
+            out.writeString("?")
+            out.writeBytes(source.query)
+        }
+        out.writeString(" HTTP/1.1\r\n")
+        HeadWriter.write(forwarded, dropping: drop, adding: added) { piece in
+            var piece = piece
+            out.writeBuffer(&piece)
+        }
+        return (out, signed)
+    }
+
+    /// The lines of `head` the re-signed head does not carry (its request line first, then the
+    /// fields replaced or made stale by decoding), in order; and for a decoded body, the
+    /// `Content-Encoding` codings left once `aws-chunked` is gone (nil: none left, or not decoded).
+    static func linesToDrop(_ head: ByteBuffer, decoded: Bool) -> (LineRanges, [UInt8]?) {
+        head.withUnsafeReadableBytes { b in
+            var drop = LineRanges()
+            var codings: [UInt8]?
+            var start = 0
+            var first = true
+            var i = 0
+            while i + 1 < b.count {
+                guard b[i] == 13, b[i + 1] == 10 else {
+                    i += 1
+                    continue
+                }
+                let line = start..<i
+                defer {
+                    start = i + 2
+                    i += 2
+                }
+                if first {
+                    first = false
+                    drop.append(start..<(i + 2))
+                    continue
+                }
+                if line.isEmpty { break }  // the blank line that ends the head
+                guard let colon = b[line].firstIndex(of: 58) else { continue }
+                let name = line.lowerBound..<colon
+                if replacedBytes.contains(where: { equalsLowercased(b, name, $0) })
+                    || decoded && decodedAwayBytes.contains(where: { equalsLowercased(b, name, $0) })
+                {
+                    drop.append(start..<(i + 2))
+                } else if decoded && equalsLowercased(b, name, contentEncoding) {
+                    drop.append(start..<(i + 2))
+                    let value = String(decoding: UnsafeRawBufferPointer(rebasing: b[(colon + 1)..<i]), as: UTF8.self)
+                    let kept = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.lowercased() != "aws-chunked" }
+                    codings = kept.isEmpty ? nil : Array(kept.joined(separator: ",").utf8)
+                }
+            }
+            return (drop, codings)
+        }
+    }
+
+    private static func equalsLowercased(_ b: UnsafeRawBufferPointer, _ range: Range<Int>, _ name: [UInt8]) -> Bool {
+        guard range.count == name.count else { return false }
+        var j = 0
+        for k in range {
+            let c = b[k]
+            if (c >= 65 && c <= 90 ? c | 0x20 : c) != name[j] { return false }
+            j += 1
+        }
+        return true
+    }
+}
