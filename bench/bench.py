@@ -140,7 +140,8 @@ class Service:
 
     def stop(self):
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            # SIGINT: Spillway then skips SIGTERM's shutdown delay; NGINX and HAProxy stop on it too.
+            os.killpg(self.proc.pid, signal.SIGINT)
             self.proc.wait(timeout=20)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(self.proc.pid, signal.SIGKILL)

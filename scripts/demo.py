@@ -123,7 +123,7 @@ def main():
     except KeyboardInterrupt:
         pass
     finally:
-        gateway.send_signal(signal.SIGTERM)
+        gateway.send_signal(signal.SIGINT)  # no shutdown delay: nothing routes to the demo's gateway
         gateway.wait(timeout=40)
         cluster.stdin.close()
         cluster.wait(timeout=10)

@@ -36,11 +36,19 @@ pip_install() {
   fi
 }
 
+# The deployment tests validate the Kubernetes manifests against the Kubernetes schemas.
+pip_validator() {
+  if ! command -v kubernetes-validate >/dev/null; then
+    say "installing kubernetes-validate from PyPI"
+    python3 -m pip install -q kubernetes-validate || fail "pip install kubernetes-validate failed"
+  fi
+}
+
 case "$what" in
   demo) pip_install ;;
   # prometheus scrapes the metrics in a test; chromium loads the dashboard headless.
   # openssl makes the TLS tests' certificates; rclone is one of the real clients.
-  tests) pip_install; apt_install redis-server:redis-server prometheus:prometheus chromium:chromium openssl:openssl rclone:rclone ;;
+  tests) pip_install; pip_validator; apt_install redis-server:redis-server prometheus:prometheus chromium:chromium openssl:openssl rclone:rclone ;;
   bench) pip_install; apt_install nginx:nginx haproxy:haproxy wrk:wrk hey:hey openssl:openssl perf:linux-perf ;;
   *) fail "usage: scripts/setup.sh demo|tests|bench" ;;
 esac

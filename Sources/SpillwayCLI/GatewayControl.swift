@@ -56,6 +56,8 @@ final class GatewayControl: AdminBackend {
 
     func setDrained(pool: String, node: Int, _ drained: Bool) throws { try server.setDrained(pool: pool, node: node, drained) }
 
+    func health() -> (live: [String], ready: [String]) { server.health() }
+
     func setWeight(pool: String, node: Int, _ weight: Int) throws { try server.setWeight(pool: pool, node: node, weight) }
 
     func currentConfig() -> (version: Int, text: String?) {

@@ -25,4 +25,14 @@ final class SignalWatcher: @unchecked Sendable {
         for await signo in stream { return signo }
         return 0
     }
+
+    /// Waits for the next signal, or for `timeout`, whichever comes first.
+    func next(orAfter timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = await self.next() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
 }

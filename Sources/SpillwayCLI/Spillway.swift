@@ -126,10 +126,18 @@ struct Serve: AsyncParsableCommand {
         for (address, tls) in try await server.start() {
             say("spillway \(Spillway.version) listening on \(tls ? "https" : "http")://\(address.ipAddress ?? "?"):\(address.port ?? 0)")
         }
+        // A ConfigMap edit arrives as a swapped directory, not a signal.
+        let watcher: Task<Void, Never>? = config.map { path in
+            let watch = ConfigWatcher(path: path, control: control, logger: logger)
+            let first = text
+            return Task { await watch.run(startingFrom: first) }
+        }
+        var stopSignal: Int32 = SIGTERM
         while true {
             let signal = await signals.next()
             guard signal == SIGHUP else {
                 logger.info("signal received; shutting down", metadata: ["signal": "\(signal)"])
+                stopSignal = signal
                 break
             }
             // SIGHUP is what log rotation sends: reopen the access log, then reload the config file.
@@ -141,8 +149,18 @@ struct Serve: AsyncParsableCommand {
             // A refused file is logged with its problems by the control, and the running config stays.
             _ = try? control.reload()
         }
+        // Behind a Service, endpoints keep sending new connections for a few seconds after SIGTERM:
+        // fail /readyz and close connections after their responses, but keep accepting for the
+        // delay (SIGINT, someone at a terminal, skips it; so does a second signal).
+        watcher?.cancel()
+        server.beginShutdown()
+        let delay = server.currentSnapshot.config.shutdownDelay
+        if stopSignal == SIGTERM && delay > .zero {
+            logger.info("shutting down: not ready, still accepting", metadata: ["delay": "\(delay)"])
+            await signals.next(orAfter: delay)
+        }
+        await server.shutdown(drainTimeout: server.currentSnapshot.config.drainTimeout)
         await adminServer?.stop()
-        await server.shutdown(drainTimeout: gatewayConfig.drainTimeout)
         await exporter?.shutdown()
     }
 

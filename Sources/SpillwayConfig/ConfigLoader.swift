@@ -18,6 +18,7 @@ public enum ConfigLoader {
         var domains: [String] = []
         var timeouts = Timeouts()
         var drain = Duration.seconds(30)
+        var shutdownDelay = ConfigKeys.shutdownDelay.duration
         var pools: [(PoolConfig, Node)] = []
         var routes: [(RouteConfig, poolNodes: [Node])] = []
         var defaultPool: (String, Node)?
@@ -44,6 +45,8 @@ public enum ConfigLoader {
                 timeouts = readTimeouts(value, r)
             case "drain_timeout":
                 drain = r.duration(value, ConfigKeys.drainTimeout) ?? drain
+            case "shutdown_delay":
+                shutdownDelay = r.duration(value, ConfigKeys.shutdownDelay) ?? shutdownDelay
             case "pools":
                 guard case .sequence(let seq) = value else {
                     r.report(value, "pools must be a list", fix: "write each pool as '- name: ...'")
@@ -137,6 +140,7 @@ public enum ConfigLoader {
             listen: [], workers: workers, virtualHostDomains: domains, timeouts: timeouts, drainTimeout: drain,
             pools: pools.map(\.0), routes: routes.map(\.0), defaultPool: defaultName, protection: protection)
         config.listeners = listeners
+        config.shutdownDelay = shutdownDelay
         config.observability = observability
         config.http = http
         return config

@@ -11,6 +11,7 @@ public struct GatewayConfig: Sendable, Equatable {
     public var virtualHostDomains: [String]
     public var timeouts: Timeouts
     public var drainTimeout: Duration
+    public var shutdownDelay = ConfigKeys.shutdownDelay.duration
     public var pools: [PoolConfig]
     public var routes: [RouteConfig]
     public var defaultPool: String

@@ -15,6 +15,8 @@ public protocol AdminBackend: Sendable {
     func apply(_ text: String) throws -> Int
     /// Reads the config file again and puts it in force; returns its version.
     func reload() throws -> Int
+    /// Why the gateway is not alive (`/livez`) and why it is not ready for traffic (`/readyz`).
+    func health() -> (live: [String], ready: [String])
 }
 
 /// A config change was refused: every problem, with its file and line. The running config stays.

@@ -116,6 +116,13 @@ public final class AdminServer: Sendable {
         if method == .GET && path == "/metrics" {
             return Response(status: .ok, contentType: "text/plain; version=0.0.4", body: metrics?.render(backend.status()) ?? [])
         }
+        if method == .GET && (path == "/livez" || path == "/readyz") {
+            // Probes carry no token; the body says why when the answer is no.
+            let health = backend.health()
+            let problems = path == "/livez" ? health.live : health.ready
+            let body = problems.isEmpty ? "ok\n" : problems.joined(separator: "\n") + "\n"
+            return Response(status: problems.isEmpty ? .ok : .serviceUnavailable, contentType: "text/plain; charset=utf-8", body: Array(body.utf8))
+        }
         guard path.hasPrefix("/api/") else { return .error(.notFound, "no such path; see the admin API in the README") }
         // The config may hold secrets (pool credentials, client keys): reading it always needs the token.
         let guarded = tokenGuardsReads || method != .GET || path == "/api/config"

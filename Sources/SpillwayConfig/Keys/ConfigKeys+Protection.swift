@@ -60,7 +60,7 @@ extension ConfigKeys {
         workers, s3, virtualHostDomains,
         HTTP.section, HTTP.maxHeadSize, HTTP.maxHeaders, HTTP.maxTargetLength, HTTP.maxPipelined, HTTP.minClientRate, HTTP.minRateWindow,
         Timeouts.section, Timeouts.connect, Timeouts.firstByte, Timeouts.idle, Timeouts.clientIdle, Timeouts.attempt, Timeouts.requestHead,
-        drainTimeout,
+        shutdownDelay, drainTimeout,
         Pool.list, Pool.name, Pool.balancer, Pool.nodes, Pool.nodeURL, Pool.nodeWeight, Pool.nodeDrain, Pool.maxIdlePerNode,
         Pool.health, Pool.healthPreset, Pool.healthMethod, Pool.healthPath, Pool.healthExpect, Pool.healthInterval, Pool.healthJitter,
         Pool.healthTimeout, Pool.healthRise, Pool.healthFall,

@@ -25,7 +25,8 @@ public enum ConfigKeys {
         public static let requestHead = ConfigKey("timeouts.request_head", .duration(min: .milliseconds(1)), .duration(.seconds(10)), "From a request head's first byte to its last. A head that trickles in slower gets `400 RequestTimeout` and the connection closes.")
     }
 
-    public static let drainTimeout = ConfigKey("drain_timeout", .duration(min: .zero), .duration(.seconds(30)), "On SIGTERM or SIGINT, how long requests in flight may run before Spillway closes them.")
+    public static let shutdownDelay = ConfigKey("shutdown_delay", .duration(min: .zero), .duration(.seconds(5)), "On SIGTERM, how long Spillway keeps accepting and serving before it stops accepting: `/readyz` fails at once and every response says `Connection: close`, so a Service's endpoints move away without a refused connection. A second signal skips the rest.")
+    public static let drainTimeout = ConfigKey("drain_timeout", .duration(min: .zero), .duration(.seconds(30)), "After the shutdown delay (or on SIGINT), how long requests in flight may run before Spillway closes them.")
 
     public enum Pool {
         public static let list = ConfigKey("pools", .sections, .required, "Pools of storage nodes that share one namespace (the nodes of one ObjectScale, Ceph RGW or MinIO cluster).")

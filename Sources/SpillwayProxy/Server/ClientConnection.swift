@@ -66,7 +66,7 @@ final class ClientConnection: ChannelDuplexHandler {
             countedConnection = state.protection.connectionOpened(from: ip)
             overConnectionLimit = !countedConnection
         }
-        if worker.draining { closeAfterExchange = true }
+        if worker.draining || worker.closing { closeAfterExchange = true }
         http = state.snapshot.config.http
         framer = MessageFramer(maxHeadBytes: http.head.maxHeadBytes)
         requestHeadTimeout = TimeAmount(state.snapshot.config.timeouts.requestHead)
@@ -353,7 +353,7 @@ extension ClientConnection: ResponseSink, RequestSource {
     var isWritable: Bool { context?.channel.isWritable ?? false }
     var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
     /// Whether responses should announce `Connection: close`.
-    var willCloseAfterExchange: Bool { closeAfterExchange || worker.draining }
+    var willCloseAfterExchange: Bool { closeAfterExchange || worker.draining || worker.closing }
 
     func write(_ bytes: ByteBuffer) {
         context?.write(wrapOutboundOut(bytes), promise: nil)

@@ -14,6 +14,8 @@ public final class GatewayServer: Sendable {
     let store: ProxyStateStore
     let logger: Logger
     private let serverChannels = Mutex<[Channel]>([])
+    private let listening = Atomic<Bool>(false)
+    private let shuttingDown = Atomic<Bool>(false)
     private let slots = SlotAllocator()
     private let prober: Mutex<ActiveProber>
     let telemetry: Telemetry
@@ -65,7 +67,29 @@ public final class GatewayServer: Sendable {
         }
         prober.withLock { $0.start() }
         watchCertificates()
+        for worker in workers.values { worker.eventLoop.execute { worker.startHeartbeat() } }
+        listening.store(true, ordering: .relaxed)
         return bound
+    }
+
+    /// The first step of a shutdown: `/readyz` fails at once, and every response from now on says
+    /// `Connection: close`, while the listeners still accept (a Service keeps sending new
+    /// connections until its endpoints have caught up).
+    public func beginShutdown() {
+        shuttingDown.store(true, ordering: .relaxed)
+        for worker in workers.values { worker.eventLoop.execute { worker.beginClosing() } }
+    }
+
+    /// What `/livez` and `/readyz` say: each one's problems (empty: alive, ready).
+    public func health() -> (live: [String], ready: [String]) {
+        let beats = workers.values.map { $0.heartbeat.load(ordering: .relaxed) }
+        let live = Readiness.liveness(heartbeats: beats, now: NIODeadline.now().uptimeNanoseconds, limit: .seconds(5))
+        let status = status()
+        let defaultPool = store.load().snapshot.config.defaultPool
+        let ready = Readiness.problems(
+            listening: listening.load(ordering: .relaxed), shuttingDown: shuttingDown.load(ordering: .relaxed),
+            defaultPool: status.pools.first { $0.name == defaultPool })
+        return (live, ready)
     }
 
     private func makeBootstrap(listener index: Int) -> ServerBootstrap {

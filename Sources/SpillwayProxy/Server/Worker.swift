@@ -18,6 +18,10 @@ final class Worker: @unchecked Sendable {
     let telemetry: Telemetry
     private(set) var connections: [ObjectIdentifier: ClientConnection] = [:]
     private(set) var draining = false
+    /// Shutting down, still accepting (endpoints are moving away): every response says `Connection: close`.
+    private(set) var closing = false
+    /// When this loop last ran its heartbeat (monotonic nanoseconds), read by `/livez` from any thread.
+    let heartbeat = Atomic<UInt64>(0)
     private var requestIDs: RequestIDGenerator
     private var rng = SplitMix64(seed: UInt64.random(in: 1...UInt64.max))
     /// Sheds and refusals at the edge come in floods: one log line a second each, with a count.
@@ -54,6 +58,19 @@ final class Worker: @unchecked Sendable {
     }
 
     /// Graceful shutdown: idle client connections close now, busy ones after their current response.
+    /// Beats every half second on the loop, so a stuck loop shows as a stale heartbeat.
+    func startHeartbeat() {
+        heartbeat.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+        eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(500), delay: .milliseconds(500)) { [weak self] _ in
+            self?.heartbeat.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+        }
+    }
+
+    func beginClosing() {
+        eventLoop.assertInEventLoop()
+        closing = true
+    }
+
     func beginDrain() {
         eventLoop.assertInEventLoop()
         draining = true

@@ -91,7 +91,8 @@ final class Gateway: @unchecked Sendable {
 
     deinit {
         if process.isRunning {
-            process.terminate()
+            // SIGINT: the shutdown without SIGTERM's delay for a Service's endpoints to move away.
+            kill(process.processIdentifier, SIGINT)
             _ = waitForExit(timeout: 5)
         }
     }
