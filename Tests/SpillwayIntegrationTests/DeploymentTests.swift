@@ -89,3 +89,66 @@ struct DeploymentTests {
         }
     }
 }
+
+/// The Grafana dashboard's queries, each run against a real Prometheus that scraped a gateway
+/// which has done everything the dashboard shows (retries, hedges, resumes, sheds, TLS).
+@Suite("The Grafana dashboard")
+struct DashboardQueryTests {
+    @Test func everyQueryReturnsSeriesFromARealScrape() async throws {
+        let dashboard = try JSON(parsing: try String(contentsOfFile: Paths.root.appendingPathComponent("deploy/grafana/spillway.json").path, encoding: .utf8))
+        let queries = dashboard["panels"].array.flatMap { $0["targets"].array.compactMap { $0["expr"].string } }
+        #expect(queries.count >= 15)
+
+        let cluster = try Cluster()
+        let pki = try TestPKI()
+        let server = try pki.issue("server")
+        let gateway = try Gateway(config: """
+            listen:
+              - 127.0.0.1:0
+              - { address: 127.0.0.1:0, tls: { certificate: \(server.certificate), key: \(server.key) } }
+            pools:
+              - name: storage
+                nodes: [\(cluster.nodeURLs.joined(separator: ", "))]
+                hedge: { enabled: true, percentile: 50, min_delay: 50ms }
+                retry: { budget_percent: 100, min_per_second: 50 }
+            tenants:
+              - name: dash
+                access_keys: [\(cluster.accessKey)]
+                limits: { requests: { read: 20 } }
+            admin: { listen: 127.0.0.1:0, token: t }
+            """)
+        let prometheus = try PrometheusServer(scraping: String(try #require(gateway.adminEndpoint).dropFirst("http://".count)))
+        // Traffic of every kind the dashboard shows.
+        _ = try boto("workload", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "dash", "--count", "3", "--size", "5000", "--missing", "1"])
+        try cluster.setFault(#"{"mode": "error", "status": 503, "times": 2, "method": "GET"}"#)
+        _ = try boto("timed-gets", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "dash", "--key", "retried", "--count", "3", "--size", "1000"])
+        _ = try boto("put-random", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "dash", "--key", "big", "--size", "\(4 << 20)"])
+        try cluster.setFault(#"{"mode": "reset", "after_bytes": 1000000, "times": 1, "method": "GET"}"#)
+        _ = try boto("get", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "dash", "--key", "big"])
+        try cluster.setFault(node: 0, #"{"mode": "delay", "ms": 600, "method": "GET"}"#)
+        _ = try boto("timed-gets", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "dash", "--key", "hedged", "--count", "12", "--size", "1000"])
+        try cluster.setFault(node: 0, #"{"mode": "none"}"#)
+        _ = try boto("hammer", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "dash", "--key", "retried", "--threads", "3", "--duration", "2", "--size", "10"])
+        let m = try gateway.metrics()
+        #expect(m.sum("spillway_retries_total") > 0 && m.sum("spillway_resumes_total") > 0 && m.sum("spillway_hedges_total") > 0)
+        #expect(m.sum("spillway_limiter_decisions_total", ["decision": "shed"]) > 0)
+
+        #expect(await prometheus.targetIsUp())
+        // rate() over [1m] needs two scrapes after the traffic.
+        try await Task.sleep(for: .seconds(3))
+        for query in queries {
+            var count = 0
+            for _ in 0..<20 {
+                switch await prometheus.seriesCount(of: query) {
+                case .success(let n): count = n
+                case .failure(let error):
+                    Issue.record("Prometheus refused \(query): \(error.reason)")
+                    count = -1
+                }
+                if count != 0 { break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(count > 0, "no series for \(query)")
+        }
+    }
+}

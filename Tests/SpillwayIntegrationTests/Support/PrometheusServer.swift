@@ -49,6 +49,19 @@ final class PrometheusServer: @unchecked Sendable {
         return nil
     }
 
+    /// How many series an instant PromQL query returns (nil: Prometheus refused the query, with why).
+    func seriesCount(of query: String) async -> Result<Int, QueryError> {
+        var components = URLComponents(string: "http://127.0.0.1:\(port)/api/v1/query")!
+        components.queryItems = [URLQueryItem(name: "query", value: query)]
+        guard let (data, _) = try? await URLSession.shared.data(from: components.url!),
+            let json = try? JSON(parsing: String(decoding: data, as: UTF8.self))
+        else { return .failure(QueryError(reason: "no answer")) }
+        guard json["status"].string == "success" else { return .failure(QueryError(reason: json["error"].string ?? "refused")) }
+        return .success(json["data"]["result"].array.count)
+    }
+
+    struct QueryError: Error { let reason: String }
+
     /// Whether Prometheus itself sees the target as up (it scraped and parsed `/metrics`).
     func targetIsUp() async -> Bool {
         await value(of: "up{job=\"spillway\"}", until: { $0 == 1 }) == 1
