@@ -23,7 +23,7 @@ enum Dashboard {
  #feed{font:12px ui-monospace,monospace;background:#111827;border:1px solid #1f2937;border-radius:8px;padding:8px;height:120px;overflow:auto}
 </style></head><body>
 <header><h1>Spillway</h1><span>config v<span id="version" data-metric="config_version">–</span></span>
-<span>up <span id="uptime">–</span></span><span id="fleet"></span><span id="updated" class="muted"></span></header>
+<span>up <span id="uptime">–</span></span><span id="fleet"></span><span id="tls"></span><span id="updated" class="muted"></span></header>
 <main>
 <div class="tiles">
  <div class="tile"><b id="rps" data-metric="requests_per_second">–</b><span>requests / s</span></div>
@@ -82,6 +82,10 @@ async function tick(){
   const t=s.totals, p=last?last.totals:null;
   document.getElementById("version").textContent=s.configVersion; document.getElementById("uptime").textContent=fmt(s.uptimeSeconds)+" s";
   document.getElementById("fleet").textContent = s.fleetRedisReachable==null ? "" : (s.fleetRedisReachable ? "fleet: Redis ok" : "fleet: Redis UNREACHABLE (local share)");
+  // Each TLS listener's certificate: days left (amber under 14, red under 3), and a refused reload.
+  document.getElementById("tls").innerHTML=(s.tls||[]).map(c=>{ const days=Math.floor((c.notValidAfter*1000-Date.now())/86400000);
+    return '<span class="'+(days<3?"bad":days<14?"warn":"")+'" title="'+esc(c.subject)+'">TLS '+esc(c.address)+': certificate expires in <b data-metric="tls_expiry_days">'+days+'</b> days'
+      +(c.lastReloadProblem?' <span class="bad">(reload refused: '+esc(c.lastReloadProblem)+')</span>':'')+'</span>'; }).join(" ");
   document.getElementById("rps").textContent=latest?fmt(latest.requestsPerSecond,1):"–";
   document.getElementById("mbps").textContent=latest?fmt(latest.bytesOutPerSecond/1e6,2):"–";
   for(const [id,key] of [["inflight","inFlight"],["requests","requests"],["errors","errors"],["retries","retries"],["hedges","hedges"],["hedgewins","hedgeWins"],["resumes","resumes"],["shed","shed"],["queued","queued"]])

@@ -162,4 +162,18 @@ struct ClientTLSTests {
         #expect(Date().timeIntervalSince(start) < 5)
         #expect(try gateway.metrics().sum("spillway_tls_handshake_failures_total") >= 1)
     }
+
+    @Test func theDashboardShowsWhenEachCertificateExpires() async throws {
+        let cluster = try await SharedCluster.shared.get()
+        let pki = try TestPKI()
+        let server = try pki.issue("server", days: 10)
+        let gateway = try Gateway(config: config(cluster, tls: "certificate: \(server.certificate), key: \(server.key)"))
+        let base = try #require(gateway.adminEndpoint)
+        let dom = try Chromium.dom(of: base + "/#token=t", millis: 2000)
+        // Issued for 10 days a moment ago: 9 whole days left, in amber (under 14).
+        #expect(Chromium.metric("tls_expiry_days", in: dom) == ["9"], "\(dom.prefix(2000))")
+        #expect(dom.contains("class=\"warn\""))
+        let expiry = try gateway.metrics().sum("spillway_tls_certificate_expiry_timestamp_seconds")
+        #expect(abs(expiry - (Date().timeIntervalSince1970 + 10 * 86400)) < 120)
+    }
 }
