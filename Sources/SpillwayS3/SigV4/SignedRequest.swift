@@ -30,15 +30,16 @@ public struct SignedRequest: Sendable, Equatable {
     }
 
     /// The access key a request claims. Compares bytes: every request passes here, and Foundation's
-    /// `range(of:)` cost about 8 % of the CPU of answering a request.
+    /// `range(of:)` cost about 8 % of the CPU of answering a request (and Character-wise scans
+    /// about 3 %).
     public static func claim(authorization: Substring?, query: Substring) -> Claim {
         if let auth = authorization {
             if let rest = text(after: "Credential=", in: auth) {
                 if text(after: "Credential=", in: rest) != nil { return .ambiguous }
-                return .key(rest.prefix { $0 != "/" && $0 != "," && $0 != " " })
+                return .key(prefix(of: rest) { $0 != 47 && $0 != 44 && $0 != 32 })  // '/', ',', ' '
             }
             if auth.hasPrefix("AWS ") {  // SigV2: "AWS AKID:signature"
-                return .key(auth.dropFirst(4).prefix { $0 != ":" })
+                return .key(prefix(of: auth.dropFirst(4)) { $0 != 58 })  // ':'
             }
             return .anonymous
         }
@@ -54,10 +55,36 @@ public struct SignedRequest: Sendable, Equatable {
         return found.map { .key($0) } ?? .anonymous
     }
 
-    /// What follows the first `marker` in `text`.
+    /// The leading bytes of `text` that satisfy `keep`, as a Substring (cut at a byte, which the
+    /// callers only do at ASCII delimiters).
+    static func prefix(of text: Substring, while keep: (UInt8) -> Bool) -> Substring {
+        let bytes = text.utf8
+        let end = bytes.firstIndex { !keep($0) } ?? bytes.endIndex
+        return text[..<end]
+    }
+
+    /// What follows the first `marker` in `text`: a byte search over the contiguous UTF-8.
     static func text(after marker: StaticString, in text: Substring) -> Substring? {
         let needle = UnsafeRawBufferPointer(start: marker.utf8Start, count: marker.utf8CodeUnitCount)
         guard let first = needle.first else { return text }
+        let found: Int?? = text.utf8.withContiguousStorageIfAvailable { hay -> Int? in
+            var i = 0
+            let last = hay.count - needle.count
+            while i <= last {
+                if hay[i] == first {
+                    var j = 1
+                    while j < needle.count, hay[i + j] == needle[j] { j += 1 }
+                    if j == needle.count { return i + needle.count }
+                }
+                i += 1
+            }
+            return nil
+        }
+        if let found {
+            guard let offset = found else { return nil }
+            return text[text.utf8.index(text.utf8.startIndex, offsetBy: offset)...]
+        }
+        // Not contiguous (a bridged string): the slow way.
         let bytes = text.utf8
         var from = bytes.startIndex
         while let start = bytes[from...].firstIndex(of: first) {
