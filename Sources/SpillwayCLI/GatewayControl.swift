@@ -24,6 +24,9 @@ final class GatewayControl: AdminBackend {
         var reloads = 0
         var refusals = 0
         var lastRefusal: String?
+        /// The config file's text as last read (by SIGHUP, the API's reload or the watcher),
+        /// whether it was applied or refused: the watcher acts only on a text not yet tried.
+        var fileText: String?
     }
 
     private let applied = Counter(label: MetricCatalog.configReloads.name, dimensions: MetricCatalog.configReloads.dimensions("applied"))
@@ -41,7 +44,9 @@ final class GatewayControl: AdminBackend {
         self.path = path
         self.adjust = adjust
         self.logger = logger
-        current = Mutex(Current(version: server.currentSnapshot.version, text: text, listen: server.currentSnapshot.config.listeners))
+        var first = Current(version: server.currentSnapshot.version, text: text, listen: server.currentSnapshot.config.listeners)
+        first.fileText = path == nil ? nil : text
+        current = Mutex(first)
     }
 
     func status() -> GatewayStatus {
@@ -77,7 +82,28 @@ final class GatewayControl: AdminBackend {
 
     func reload() throws -> Int {
         guard let path else { throw ChangeError(description: "quick mode has no config file to reload; POST the config to /api/config instead") }
-        guard let text = ConfigFile.read(path) else {
+        let text = ConfigFile.read(path)
+        current.withLock { $0.fileText = text }
+        return try reload(text: text, path: path)
+    }
+
+    /// Reloads when the file's text is one not tried yet (the watcher's way in: a SIGHUP for the
+    /// same change must not apply it twice, nor a refused text be refused every second).
+    /// Returns whether it tried.
+    func reloadIfChanged() -> Bool {
+        guard let path, let text = ConfigFile.read(path) else { return false }
+        let fresh = current.withLock { c -> Bool in
+            guard c.fileText != text else { return false }
+            c.fileText = text
+            return true
+        }
+        guard fresh else { return false }
+        _ = try? reload(text: text, path: path)
+        return true
+    }
+
+    private func reload(text: String?, path: String) throws -> Int {
+        guard let text else {
             let problem = ConfigIssue(file: path, line: 1, column: 1, message: "cannot read the file", fix: "check the path and its permissions")
             return try put(.failure(ConfigError(issues: [problem])), text: "", source: path)
         }

@@ -129,8 +129,7 @@ struct Serve: AsyncParsableCommand {
         // A ConfigMap edit arrives as a swapped directory, not a signal.
         let watcher: Task<Void, Never>? = config.map { path in
             let watch = ConfigWatcher(path: path, control: control, logger: logger)
-            let first = text
-            return Task { await watch.run(startingFrom: first) }
+            return Task { await watch.run() }
         }
         var stopSignal: Int32 = SIGTERM
         while true {
