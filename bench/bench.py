@@ -426,46 +426,72 @@ def chart(results, path):
 # --- main -----------------------------------------------------------------------------------------
 
 
-def main():
+def arguments():
+    """The options every bench script takes; a script adds its own, then calls `parse`."""
     p = argparse.ArgumentParser()
     p.add_argument("--spillway", required=True)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--duration", type=int, default=5)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="1 repetition of 3 s")
-    p.add_argument("--only", action="append", default=[], help="a workload to run (repeat for more; names hold commas)")
-    p.add_argument("--targets", default="direct,spillway,nginx,haproxy")
-    p.add_argument("--bulk-size", type=int, default=5 * GiB, help="0 skips the 5 GiB memory test")
     p.add_argument("--out", default=os.path.join(HERE, "results"))
-    p.add_argument("--allocations", action="store_true", help="count heap allocations per GET 4 KiB (needs root and perf)")
+    return p
+
+
+def parse(p):
     args = p.parse_args()
     if args.quick:
         args.reps, args.duration = 1, 3
+    return args
 
-    work = tempfile.mkdtemp(prefix="spillway-bench-")
-    data = tempfile.mkdtemp(prefix="spillway-bench-data-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+
+def workspace(name):
+    """A work directory with the wrk scripts, and a data directory (in memory when it can be)
+    holding the objects the NGINX nodes serve. Returns (work, data, services log)."""
+    work = tempfile.mkdtemp(prefix=f"spillway-{name}-")
+    data = tempfile.mkdtemp(prefix=f"spillway-{name}-data-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
     os.makedirs(f"{data}/bucket/put", exist_ok=True)
-    for name, size in [("obj-4k", 4 * KiB), ("obj-1m", MiB), ("obj-256m", 256 * MiB)]:
-        with open(f"{data}/bucket/{name}", "wb") as f:
+    for obj, size in [("obj-4k", 4 * KiB), ("obj-1m", MiB), ("obj-256m", 256 * MiB)]:
+        with open(f"{data}/bucket/{obj}", "wb") as f:
             f.write(os.urandom(size))
     with open(f"{work}/get.lua", "w") as f:
         f.write(LUA_REPORT)
     with open(f"{work}/put.lua", "w") as f:
         f.write(LUA_PUT)
-    log = open(f"{work}/services.log", "w")
+    return work, data, open(f"{work}/services.log", "w")
+
+
+def start_nodes(work, log, confs):
+    """NGINX storage nodes, one per (config text, port it is ready on)."""
+    services = []
+    for i, (text, port) in enumerate(confs):
+        conf = f"{work}/node{i}.conf"
+        with open(conf, "w") as f:
+            f.write(text)
+        services.append(Service(f"node{i}", ["nginx", "-c", conf, "-p", work], port, log))
+    return services
+
+
+class Direct:
+    """Straight to a node: no proxy, so no processes of its own to measure."""
+
+    def __init__(self, port, scheme="http"):
+        self.name, self.port, self.pids, self.startup_rss, self.scheme = "direct", port, [], 0, scheme
+
+
+def main():
+    p = arguments()
+    p.add_argument("--only", action="append", default=[], help="a workload to run (repeat for more; names hold commas)")
+    p.add_argument("--targets", default="direct,spillway,nginx,haproxy")
+    p.add_argument("--bulk-size", type=int, default=5 * GiB, help="0 skips the 5 GiB memory test")
+    p.add_argument("--allocations", action="store_true", help="count heap allocations per GET 4 KiB (needs root and perf)")
+    args = parse(p)
+    work, data, log = workspace("bench")
     services = []
     try:
         node_ports = [free_port() for _ in range(3)]
-        for i, port in enumerate(node_ports):
-            conf = f"{work}/node{i}.conf"
-            with open(conf, "w") as f:
-                f.write(node_conf(work, data, port, i))
-            services.append(Service(f"node{i}", ["nginx", "-c", conf, "-p", work], port, log))
-
-        class Direct:
-            name, port, pids, startup_rss = "direct", node_ports[0], [], 0
-
-        targets = {"direct": Direct()}
+        services += start_nodes(work, log, [(node_conf(work, data, port, i), port) for i, port in enumerate(node_ports)])
+        targets = {"direct": Direct(node_ports[0])}
         sp_port = free_port()
         nodes = [f"http://127.0.0.1:{p}" for p in node_ports]
         # Metrics on (an admin listener, as in production); access log off, as NGINX's is here.

@@ -4,7 +4,6 @@ Spillway, NGINX (`ssl` + `proxy_ssl`) and HAProxy (`ssl crt` + `ssl verify`) and
 node, all with one certificate made here by openssl; full handshakes per second on one worker; RSS
 per idle TLS connection. Then re-signing against pass-through: Spillway verifying signatures and
 passing requests on, against Spillway verifying and re-signing them for a pool with its own key."""
-import argparse
 import hashlib
 import json
 import os
@@ -13,7 +12,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 
 import bench as B
@@ -120,44 +118,17 @@ def signed_script(work, name, port, workload, key, secret):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--spillway", required=True)
-    p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--duration", type=int, default=5)
-    p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--quick", action="store_true", help="1 repetition of 3 s")
-    p.add_argument("--out", default=os.path.join(B.HERE, "results"))
-    args = p.parse_args()
-    if args.quick:
-        args.reps, args.duration = 1, 3
-
-    work = tempfile.mkdtemp(prefix="spillway-tls-bench-")
-    data = tempfile.mkdtemp(prefix="spillway-tls-data-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-    os.makedirs(f"{data}/bucket/put", exist_ok=True)
-    for name, size in [("obj-4k", 4 * B.KiB), ("obj-1m", B.MiB), ("obj-256m", 256 * B.MiB)]:
-        with open(f"{data}/bucket/{name}", "wb") as f:
-            f.write(os.urandom(size))
-    with open(f"{work}/get.lua", "w") as f:
-        f.write(B.LUA_REPORT)
-    with open(f"{work}/put.lua", "w") as f:
-        f.write(B.LUA_PUT)
-    log = open(f"{work}/services.log", "w")
+    args = B.parse(B.arguments())
+    work, data, log = B.workspace("tls-bench")
     services = []
     pki = make_pki(work)
     try:
         plain = [B.free_port() for _ in range(3)]
         secure = [B.free_port() for _ in range(3)]
-        for i in range(3):
-            conf = f"{work}/node{i}.conf"
-            with open(conf, "w") as f:
-                f.write(node_conf(work, data, plain[i], secure[i], i, pki))
-            services.append(B.Service(f"node{i}", ["nginx", "-c", conf, "-p", work], plain[i], log))
-
-        class Direct:
-            name, port, pids, startup_rss, scheme = "direct", secure[0], [], 0, "https"
+        services += B.start_nodes(work, log, [(node_conf(work, data, plain[i], secure[i], i, pki), plain[i]) for i in range(3)])
 
         # --- TLS on both sides -------------------------------------------------------------------
-        tls = {"direct": Direct()}
+        tls = {"direct": B.Direct(secure[0], "https")}
         sp = B.free_port()
         tls["spillway"] = spillway(args, work, log, "spillway-tls", f"""
 listen:

@@ -135,8 +135,7 @@ struct DashboardQueryTests {
         #expect(m.sum("spillway_limiter_decisions_total", ["decision": "shed"]) > 0)
 
         #expect(await prometheus.targetIsUp())
-        // rate() over [1m] needs two scrapes after the traffic.
-        try await Task.sleep(for: .seconds(3))
+        // Each query is polled: rate() over [1m] has series once two scrapes followed the traffic.
         for query in queries {
             var count = 0
             for _ in 0..<20 {

@@ -219,13 +219,3 @@ struct FailureAwarenessTests {
         #expect(metrics.sum("spillway_health_events_total", ["kind": "probe_up"]) == 1)
     }
 }
-
-/// Polls `condition` for up to `seconds`.
-func waitFor(_ seconds: TimeInterval, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try condition() { return true }
-        Thread.sleep(forTimeInterval: 0.05)
-    }
-    return try condition()
-}

@@ -153,7 +153,7 @@ struct FleetTests {
         redis.stop()
         // A gateway finds Redis gone when it next needs tokens: some traffic first.
         _ = try hammer(seconds: 1)
-        for gateway in gateways { #expect(await waitUntil(10) { (try? gateway.status(token: "t")["fleetRedisReachable"].bool) == false }) }
+        for gateway in gateways { #expect(try waitFor(10) { try gateway.status(token: "t")["fleetRedisReachable"].bool == false }) }
         let alone = try hammer(seconds: seconds)
         for r in alone {
             // Its share (34 % of 60/s), plus at most one second's burst.
@@ -161,14 +161,4 @@ struct FleetTests {
             #expect(ok >= 0.9 * 0.34 * 60 * seconds && ok <= 1.1 * 0.34 * 60 * (seconds + 1), "a gateway alone admitted \(ok)")
         }
     }
-}
-
-/// Polls `condition` until it holds, for up to `seconds`.
-func waitUntil(_ seconds: Double, _ condition: () async -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(100))
-    }
-    return await condition()
 }

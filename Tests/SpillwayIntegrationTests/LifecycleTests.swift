@@ -22,13 +22,12 @@ struct LifecycleTests {
         try await Admin(base: try #require(gateway.adminEndpoint), token: nil).call("GET", path)
     }
 
-    /// Polls `path` until it answers `status`, for up to `seconds`.
-    static func waitFor(_ gateway: Gateway, _ path: String, status: Int, seconds: Double = 10) async throws -> Admin.Reply {
+    /// Polls `path` until it answers `status`, for up to `seconds`; the last answer.
+    static func waitForStatus(_ gateway: Gateway, _ path: String, status: Int, seconds: Double = 10) async throws -> Admin.Reply {
         var reply = try await probe(gateway, path)
-        let deadline = Date().addingTimeInterval(seconds)
-        while reply.status != status, Date() < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-            reply = try await probe(gateway, path)
+        _ = await waitUntil(seconds) {
+            if let next = try? await probe(gateway, path) { reply = next }
+            return reply.status == status
         }
         return reply
     }
@@ -38,10 +37,10 @@ struct LifecycleTests {
         let gateway = try Gateway(config: Self.config(cluster.nodeURLs))
         let live = try await Self.probe(gateway, "/livez")
         #expect(live.status == 200 && live.body == "ok\n")
-        let ready = try await Self.waitFor(gateway, "/readyz", status: 200)
+        let ready = try await Self.waitForStatus(gateway, "/readyz", status: 200)
         #expect(ready.status == 200 && ready.body == "ok\n", "\(ready.body)")
         try cluster.stopNode(0)
-        let notReady = try await Self.waitFor(gateway, "/readyz", status: 503)
+        let notReady = try await Self.waitForStatus(gateway, "/readyz", status: 503)
         #expect(notReady.status == 503 && notReady.body.contains("no healthy node in the default pool 'main'"), "\(notReady.body)")
         #expect(try await Self.probe(gateway, "/livez").status == 200, "a gateway without storage is still alive")
     }
@@ -49,10 +48,10 @@ struct LifecycleTests {
     @Test func sigtermFailsReadinessAtOnceAndKeepsServingThroughTheDelay() async throws {
         let cluster = try await SharedCluster.shared.get()
         let gateway = try Gateway(config: Self.config(cluster.nodeURLs, extra: "shutdown_delay: 2s\ndrain_timeout: 5s"))
-        #expect(try await Self.waitFor(gateway, "/readyz", status: 200).status == 200)
+        #expect(try await Self.waitForStatus(gateway, "/readyz", status: 200).status == 200)
         let signalled = Date()
         gateway.signal(SIGTERM)
-        let notReady = try await Self.waitFor(gateway, "/readyz", status: 503, seconds: 1)
+        let notReady = try await Self.waitForStatus(gateway, "/readyz", status: 503, seconds: 1)
         #expect(notReady.status == 503 && notReady.body.contains("shutting down"), "\(notReady.body)")
         // Endpoints are still moving away: a new connection is served, and told to go elsewhere next.
         let during = try boto("raw", endpoint: gateway.endpoint, cluster: nil, ["--raw", "GET /bucket/key HTTP/1.1\\r\\nHost: gw\\r\\n\\r\\n"])
@@ -97,22 +96,15 @@ struct LifecycleTests {
         #expect(try gateway.metrics().sum("spillway_config_version") == 1)
         // A changed config: the gateway sees the swapped directory and reloads.
         try mount.publish(Self.config(cluster.nodeURLs, extra: "drain_timeout: 7s"))
-        var version = 0.0
-        for _ in 0..<50 where version < 2 {
-            try await Task.sleep(for: .milliseconds(100))
-            version = try gateway.metrics().sum("spillway_config_version")
-        }
+        _ = try waitFor(5) { try gateway.metrics().sum("spillway_config_version") >= 2 }
+        let version = try gateway.metrics().sum("spillway_config_version")
         #expect(version == 2, "the swapped directory was not noticed, or applied twice")
         let applied = try gateway.metrics().sum("spillway_config_reloads_total", ["result": "applied"])
         #expect(applied >= 1)
         // A bad file is refused and the running config stays.
         try mount.publish("listen: 127.0.0.1:0\npools: []\n")
-        var refused = 0.0
-        for _ in 0..<50 where refused == 0 {
-            try await Task.sleep(for: .milliseconds(100))
-            refused = try gateway.metrics().sum("spillway_config_reloads_total", ["result": "refused"])
-        }
-        #expect(refused == 1)
+        _ = try waitFor(5) { try gateway.metrics().sum("spillway_config_reloads_total", ["result": "refused"]) > 0 }
+        #expect(try gateway.metrics().sum("spillway_config_reloads_total", ["result": "refused"]) == 1)
         #expect(try gateway.metrics().sum("spillway_config_version") == version)
         let served = try boto("raw", endpoint: gateway.endpoint, cluster: nil, ["--raw", "GET /bucket/key HTTP/1.1\\r\\nHost: gw\\r\\n\\r\\n"])
         #expect(served["status"].int == 403, "moto answers an unsigned request 403 AccessDenied: \(served)")
