@@ -20,6 +20,7 @@ small control API:
                                    {"mode": "stall", "after_bytes": N}     a response body stops after N bytes
                                    {"mode": "reset", "after_bytes": N}     a response body is cut by a TCP reset
                                    {"mode": "error", "status": 500}        every request gets that status
+                                   {"mode": "rate", "bytes_per_second": N} response bodies are sent at that pace
                              any fault may add "times": N (then it clears itself) and "method": "GET"
     POST /fault              the same, for whichever node serves the next matching request
                              (so a test can cut "the next download", wherever it lands)
@@ -197,6 +198,10 @@ class FaultInjection:
         self.app = app
         self.slot = FaultSlot()
         self.requests = 0
+        # Object GETs (not health checks, not bucket reads) and the body bytes they were sent.
+        self.gets = 0
+        self.get_bytes = 0
+        self.counts_lock = threading.Lock()
 
     @property
     def fault(self):
@@ -218,8 +223,42 @@ class FaultInjection:
             return self.error(start_response, fault.get("status", 500), "InternalError", "Injected failure.")
         body = self.app(environ, start_response)
         if mode in ("stall", "reset") and environ.get("REQUEST_METHOD") == "GET":
-            return self.cut(body, environ, mode, fault.get("after_bytes", 1 << 20), fault.get("stall_seconds", 120))
+            body = self.cut(body, environ, mode, fault.get("after_bytes", 1 << 20), fault.get("stall_seconds", 120))
+        elif mode == "rate" and environ.get("REQUEST_METHOD") == "GET":
+            body = self.paced(body, fault.get("bytes_per_second", 1 << 20))
+        path = environ.get("PATH_INFO", "/")
+        if environ.get("REQUEST_METHOD") == "GET" and path.count("/") >= 2 and not path.startswith("/moto-api"):
+            with self.counts_lock:
+                self.gets += 1
+            return self.counted(body)
         return body
+
+    def counted(self, body):
+        try:
+            for chunk in body:
+                with self.counts_lock:
+                    self.get_bytes += len(chunk)
+                yield chunk
+        finally:
+            close = getattr(body, "close", None)
+            if close:
+                close()
+
+    @staticmethod
+    def paced(body, rate):
+        """Sends the body at about `rate` bytes a second, in pieces of 64 KiB (storage that is slower
+        than the network, so a download lasts long enough to be joined)."""
+        import time
+
+        start, sent = time.monotonic(), 0
+        for chunk in body:
+            for at in range(0, len(chunk), 65536):
+                piece = chunk[at:at + 65536]
+                sent += len(piece)
+                delay = start + sent / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                yield piece
 
     @staticmethod
     def error(start_response, status, code, message, retry_after=None):
@@ -447,13 +486,19 @@ def bootstrap_auth(port, tls=False):
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
     iam.put_user_policy(UserName=USER, PolicyName="s3-everything", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName=USER)["AccessKey"]
+    # A second identity that may list buckets but not read objects: storage refuses its GETs, so a
+    # gateway that shared one reader's bytes with it would be caught.
+    iam.create_user(UserName="outsider")
+    listing = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:ListBucket", "s3:ListAllMyBuckets"], "Resource": "*"}]}
+    iam.put_user_policy(UserName="outsider", PolicyName="list-only", PolicyDocument=json.dumps(listing))
+    outsider = iam.create_access_key(UserName="outsider")["AccessKey"]
     request = urllib.request.Request(
         f"{scheme}://127.0.0.1:{port}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
     )
     import ssl
 
     urllib.request.urlopen(request, context=ssl._create_unverified_context() if tls else None).read()
-    return key["AccessKeyId"], key["SecretAccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"], outsider["AccessKeyId"], outsider["SecretAccessKey"]
 
 
 def control_server(nodes, info, host, port):
@@ -481,7 +526,7 @@ def control_server(nodes, info, host, port):
                 fault = json.loads(self.rfile.read(length) or b"{}")
             except ValueError:
                 return None
-            return fault if fault.get("mode") in ("none", "delay", "slowdown", "stall", "reset", "error") else None
+            return fault if fault.get("mode") in ("none", "delay", "slowdown", "stall", "reset", "error", "rate") else None
 
         def do_POST(self):
             parts = self.path.strip("/").split("/")
@@ -519,7 +564,7 @@ def control_server(nodes, info, host, port):
 
 def state(nodes, info):
     return dict(info, nodes=[{"index": n.index, "port": n.port, "up": n.up, "connections": n.connections, "fault": n.faults.fault,
-                              "requests": n.faults.requests} for n in nodes], cluster_fault=CLUSTER_FAULT.fault)
+                              "requests": n.faults.requests, "gets": n.faults.gets, "get_bytes": n.faults.get_bytes} for n in nodes], cluster_fault=CLUSTER_FAULT.fault)
 
 
 def main():
@@ -551,9 +596,10 @@ def main():
     if args.no_auth:
         info.update(access_key="testing", secret_key="testing", auth=False)
     else:
-        access, secret = bootstrap_auth(nodes[0].port, tls=ssl_context is not None)
+        access, secret, outsider, outsider_secret = bootstrap_auth(nodes[0].port, tls=ssl_context is not None)
         keys[access] = secret
-        info.update(access_key=access, secret_key=secret, auth=True)
+        keys[outsider] = outsider_secret
+        info.update(access_key=access, secret_key=secret, auth=True, outsider_access_key=outsider, outsider_secret_key=outsider_secret)
 
     control = control_server(nodes, info, args.host, args.control_port)
     info["control_port"] = control.server_address[1]

@@ -48,6 +48,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Quick mode: peak_ewma (the default), least_outstanding or round_robin.")
     var balancer: String?
 
+    @Flag(name: .long, help: "Quick mode: identical concurrent GETs of one object share one fetch from storage (see docs/throughput.md).")
+    var coalesce = false
+
     @Option(name: .long, help: "Event-loop threads (default: one per core; overrides the config).")
     var workers: Int?
 
@@ -85,7 +88,7 @@ struct Serve: AsyncParsableCommand {
             text = ConfigFile.read(config)
             loaded = ConfigFile.load(path: config)
         } else {
-            loaded = QuickConfig.make(listen: listen ?? "", nodes: nodes, balancer: balancer)
+            loaded = QuickConfig.make(listen: listen ?? "", nodes: nodes, balancer: balancer, coalesce: coalesce)
         }
         var gatewayConfig: GatewayConfig
         switch loaded {

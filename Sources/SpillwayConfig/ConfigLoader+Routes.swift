@@ -10,6 +10,7 @@ extension ConfigLoader {
         var pools: [(String, Node)] = []
         var overrides = TimeoutOverrides()
         var priorityClass: String?
+        var coalesce: CoalesceConfig?
         for (key, keyNode, value) in r.entries(node, of: "routes[]", named: "a route") {
             switch key {
             case "name": name = r.string(value, Keys.name) ?? name
@@ -23,6 +24,7 @@ extension ConfigLoader {
                     if let p = r.string(item, "a route pool") { pools.append((p, item)) }
                 }
             case "match": match = readMatch(value, r)
+            case "coalesce": coalesce = readCoalesce(value, r)
             case "timeouts":
                 r.fill(&overrides, from: value, of: "routes[].timeouts", named: "route timeouts", [
                     .duration(Keys.timeoutConnect, \.connect), .duration(Keys.timeoutFirstByte, \.firstByte),
@@ -36,9 +38,20 @@ extension ConfigLoader {
             return nil
         }
         return (
-            RouteConfig(name: name, match: match, pools: pools.map(\.0), timeouts: overrides, priorityClass: priorityClass),
+            RouteConfig(name: name, match: match, pools: pools.map(\.0), timeouts: overrides, priorityClass: priorityClass, coalesce: coalesce),
             pools.map(\.1)
         )
+    }
+
+    /// `coalesce:` (nil when not enabled).
+    static func readCoalesce(_ node: Node, _ r: YAMLReader) -> CoalesceConfig? {
+        typealias Keys = ConfigKeys.Route
+        struct Read { var enabled = Keys.coalesceEnabled.bool; var config = CoalesceConfig() }
+        var read = Read()
+        r.fill(&read, from: node, of: "routes[].coalesce", named: "coalesce", [
+            .bool(Keys.coalesceEnabled, \.enabled), .size(Keys.coalesceRing, \.config.ring),
+        ])
+        return read.enabled ? read.config : nil
     }
 
     static func readMatch(_ node: Node, _ r: YAMLReader) -> RouteMatch {

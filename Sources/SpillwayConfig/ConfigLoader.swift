@@ -19,6 +19,7 @@ public enum ConfigLoader {
         var timeouts = Timeouts()
         var drain = Duration.seconds(30)
         var shutdownDelay = ConfigKeys.shutdownDelay.duration
+        var coalesceMemory = ConfigKeys.coalesceMemory.size
         var pools: [(PoolConfig, Node)] = []
         var routes: [(RouteConfig, poolNodes: [Node])] = []
         var defaultPool: (String, Node)?
@@ -45,6 +46,8 @@ public enum ConfigLoader {
                 timeouts = readTimeouts(value, r)
             case "drain_timeout":
                 drain = r.duration(value, ConfigKeys.drainTimeout) ?? drain
+            case "coalesce_memory":
+                coalesceMemory = r.size(value, ConfigKeys.coalesceMemory) ?? coalesceMemory
             case "shutdown_delay":
                 shutdownDelay = r.duration(value, ConfigKeys.shutdownDelay) ?? shutdownDelay
             case "pools":
@@ -141,6 +144,7 @@ public enum ConfigLoader {
             pools: pools.map(\.0), routes: routes.map(\.0), defaultPool: defaultName, protection: protection)
         config.listeners = listeners
         config.shutdownDelay = shutdownDelay
+        config.coalesceMemory = coalesceMemory
         config.observability = observability
         config.http = http
         return config

@@ -12,6 +12,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var timeouts: Timeouts
     public var drainTimeout: Duration
     public var shutdownDelay = ConfigKeys.shutdownDelay.duration
+    /// All coalescing flights' rings together.
+    public var coalesceMemory = ConfigKeys.coalesceMemory.size
     public var pools: [PoolConfig]
     public var routes: [RouteConfig]
     public var defaultPool: String
@@ -289,9 +291,13 @@ public struct RouteConfig: Sendable, Equatable {
     public var timeouts: TimeoutOverrides
     /// The priority class of requests this route takes (overrides the tenant's).
     public var priorityClass: String?
+    /// Identical concurrent GETs share one fetch (nil: off).
+    public var coalesce: CoalesceConfig?
 
-    public init(name: String, match: RouteMatch, pools: [String], timeouts: TimeoutOverrides = .init(), priorityClass: String? = nil) {
+    public init(name: String, match: RouteMatch, pools: [String], timeouts: TimeoutOverrides = .init(), priorityClass: String? = nil,
+                coalesce: CoalesceConfig? = nil) {
         self.priorityClass = priorityClass
+        self.coalesce = coalesce
         self.name = name
         self.match = match
         self.pools = pools
@@ -303,4 +309,14 @@ public struct RouteConfig: Sendable, Equatable {
     }
 
     public var pool: String { pools[0] }
+}
+
+/// `routes[].coalesce`: GETs of one object in flight at once share one fetch.
+public struct CoalesceConfig: Sendable, Equatable {
+    /// Bytes of a flight kept for its readers (`routes[].coalesce.ring`).
+    public var ring: Int
+
+    public init(ring: Int = ConfigKeys.Route.coalesceRing.size) {
+        self.ring = ring
+    }
 }

@@ -2,7 +2,8 @@ import SpillwayPolicy
 
 /// The config quick mode builds from command-line arguments: one listener, one pool of the given nodes.
 public enum QuickConfig {
-    public static func make(listen: String, nodes: [String], balancer: String?) -> Result<GatewayConfig, ConfigError> {
+    /// `coalesce`: every GET may share a fetch (`--coalesce`), through one catch-all route.
+    public static func make(listen: String, nodes: [String], balancer: String?, coalesce: Bool = false) -> Result<GatewayConfig, ConfigError> {
         var issues: [ConfigIssue] = []
         func fail(_ message: String, _ fix: String) {
             issues.append(ConfigIssue(file: "<command line>", line: 1, column: 1, message: message, fix: fix))
@@ -25,7 +26,9 @@ public enum QuickConfig {
         }
         guard issues.isEmpty, let address else { return .failure(ConfigError(issues: issues)) }
         let pool = PoolConfig(name: "default", balancer: kind, nodes: nodeConfigs)
-        return .success(GatewayConfig(listen: [HostPort(host: address.host, port: address.port)], pools: [pool], defaultPool: "default"))
+        let routes = coalesce ? [RouteConfig(name: "all", match: RouteMatch(), pools: ["default"], coalesce: CoalesceConfig())] : []
+        return .success(
+            GatewayConfig(listen: [HostPort(host: address.host, port: address.port)], pools: [pool], routes: routes, defaultPool: "default"))
     }
 
     /// `--admin HOST:PORT`: the admin listener (metrics, admin API, dashboard), in either mode.

@@ -13,9 +13,13 @@ public struct RouteTable: Sendable {
         public let deadlines: AttemptDeadlines
         /// The priority class the route gives its requests, if it names one.
         public let priorityClass: String?
+        /// Identical concurrent GETs share one fetch (nil: off).
+        public let coalesce: CoalesceConfig?
         let bucketIsGlob: Bool
 
-        init(name: String, match: RouteMatch, poolIndices: [Int], timeouts: Timeouts, priorityClass: String?, bucketIsGlob: Bool) {
+        init(name: String, match: RouteMatch, poolIndices: [Int], timeouts: Timeouts, priorityClass: String?, coalesce: CoalesceConfig?,
+             bucketIsGlob: Bool) {
+            self.coalesce = coalesce
             self.name = name
             self.match = match
             self.poolIndices = poolIndices
@@ -36,9 +40,9 @@ public struct RouteTable: Sendable {
             Entry(
                 name: route.name, match: route.match, poolIndices: route.pools.map(index),
                 timeouts: route.timeouts.applied(to: timeouts), priorityClass: route.priorityClass,
-                bucketIsGlob: route.match.bucket.map { $0.contains("*") || $0.contains("?") } ?? false)
+                coalesce: route.coalesce, bucketIsGlob: route.match.bucket.map { $0.contains("*") || $0.contains("?") } ?? false)
         }
-        fallback = Entry(name: "default", match: RouteMatch(), poolIndices: [index(defaultPool)], timeouts: timeouts, priorityClass: nil, bucketIsGlob: false)
+        fallback = Entry(name: "default", match: RouteMatch(), poolIndices: [index(defaultPool)], timeouts: timeouts, priorityClass: nil, coalesce: nil, bucketIsGlob: false)
     }
 
     public func route(for request: S3Request, method: S3Method) -> Entry {

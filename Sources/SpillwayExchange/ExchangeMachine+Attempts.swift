@@ -36,6 +36,21 @@ extension ExchangeMachine {
         }
     }
 
+    /// A response already begun elsewhere (the coalesced fetch this request read from, until it fell
+    /// behind) continues on this request's own attempt: a resume from `offset` of `total` bytes, with
+    /// the same checks as any resume (the same ETag, exactly the range still missing, or the client
+    /// connection is cut).
+    public mutating func continueDetached(from offset: Int, total: Int, at now: Moment) -> ExchangeAction {
+        guard stage.isCreated, offset < total else { return .none }
+        log.status = 200
+        log.firstByteAt = now
+        log.bytesOut = offset
+        stage = .responding(Response(keepAlive: plan.clientKeepAlive, total: total, sent: offset, source: .resuming(.none, nil)))
+        rateWindowStart = now
+        lastActivity = now
+        return search(.resume(offset: offset, total: total))
+    }
+
     /// Starts looking for a node for an attempt of `kind`.
     mutating func search(_ kind: AttemptKind) -> ExchangeAction {
         let mayQueue = plan.mayQueue && cursor == 0

@@ -143,6 +143,19 @@ public struct ExchangeMachine: ~Copyable, Sendable {
         return false
     }
 
+    /// The object's length, once the response is one that can be resumed exactly (a `200` with a
+    /// length and an ETag, for a GET of the whole object).
+    public var resumableLength: Int? {
+        if case .responding(let r) = stage { return r.total }
+        return nil
+    }
+
+    /// The pool (by route position) and node of the attempt streaming the response.
+    public var streamingTarget: (cursor: Int, node: Int)? {
+        guard case .responding(let r) = stage, case .streaming(let a) = r.source else { return nil }
+        return (a.cursor, a.node)
+    }
+
     /// Whether client body bytes are being kept for a resend (the runner drops its copy when not).
     public var keepsBodyForReplay: Bool { upload.replay }
 

@@ -57,6 +57,11 @@ public enum MetricCatalog {
     public static let tlsCertificateExpiry = Metric("spillway_tls_certificate_expiry_timestamp_seconds", .gauge, ["listener"], "When the certificate a TLS listener serves stops being valid (seconds since 1970).")
     public static let tlsReloads = Metric("spillway_tls_reloads_total", .counter, ["result"], "Certificate reloads after a watched file changed: `applied`, or `refused` (the previous certificate stays).")
     public static let tlsHandshakeFailures = Metric("spillway_tls_handshake_failures_total", .counter, ["listener"], "Client TLS handshakes that failed (no or bad client certificate, no common version or cipher, timed out).")
+    public static let coalesceFlights = Metric("spillway_coalesce_flights_total", .counter, ["pool"], "Fetches from storage that coalesced GETs of one object could share.")
+    public static let coalesceFollowers = Metric("spillway_coalesce_followers_total", .counter, ["pool"], "GETs that asked to join a fetch already in flight.")
+    public static let coalesceDetached = Metric("spillway_coalesce_detached_total", .counter, ["pool"], "Readers of a flight that fell a ring behind, or were not let in, and went on with their own fetch.")
+    public static let coalesceStorageBytes = Metric("spillway_coalesce_storage_bytes_total", .counter, ["pool"], "Body bytes flights read from storage.")
+    public static let coalesceClientBytes = Metric("spillway_coalesce_client_bytes_total", .counter, ["pool"], "Body bytes flights delivered to their readers (against `storage_bytes`: what coalescing saved).")
     public static let configVersion = Metric("spillway_config_version", .gauge, [], "The version of the config in force.")
     public static let redisReachable = Metric("spillway_fleet_redis_reachable", .gauge, [], "1 while fleet-wide limits reach Redis.")
 
@@ -64,7 +69,8 @@ public enum MetricCatalog {
         requests, errors, duration, firstByte, bytesReceived, bytesSent, inFlight, retries, hedges, hedgeWins, resumes, resumedBytes,
         limiterDecisions, connectionsOpened, connectionsReused, healthEvents, configReloads, nodeUp, nodeHealthy, nodeDrained,
         nodeEjected, nodeEjections, nodeInFlight, nodeInFlightLimit, nodeLatency, budgetBalance, budgetWithdrawn, budgetRefused,
-        queueDepth, tlsHandshakes, tlsCertificateExpiry, tlsReloads, tlsHandshakeFailures, configVersion, redisReachable,
+        queueDepth, tlsHandshakes, tlsCertificateExpiry, tlsReloads, tlsHandshakeFailures, coalesceFlights, coalesceFollowers,
+        coalesceDetached, coalesceStorageBytes, coalesceClientBytes, configVersion, redisReachable,
     ]
 
     public static let tableBegin = "<!-- metrics: generated from Sources/SpillwayPolicy/Metric.swift -->"

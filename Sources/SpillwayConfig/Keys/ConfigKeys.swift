@@ -87,9 +87,13 @@ public enum ConfigKeys {
         public static let timeoutFirstByte = ConfigKey("routes[].timeouts.first_byte", .duration(min: .milliseconds(1)), .text("global"), "As `timeouts.first_byte`.")
         public static let timeoutIdle = ConfigKey("routes[].timeouts.idle", .duration(min: .milliseconds(1)), .text("global"), "As `timeouts.idle`.")
         public static let timeoutAttempt = ConfigKey("routes[].timeouts.attempt", .duration(min: .milliseconds(1)), .text("global"), "As `timeouts.attempt`.")
+        public static let coalesce = ConfigKey("routes[].coalesce", .section, .none, "Identical concurrent GETs of one object share one fetch from storage (see docs/throughput.md).")
+        public static let coalesceEnabled = ConfigKey("routes[].coalesce.enabled", .bool, .bool(false), "Whole-object GETs of the same object, version and checksum mode, by requests storage would answer alike (the same verified key; any verified tenant on a pool Spillway signs for; without signature checks, each follower's own signature tried first with a one-byte read), share the fetch in flight.")
+        public static let coalesceRing = ConfigKey("routes[].coalesce.ring", .size((64 << 10)...(1 << 30)), .size(32 << 20), "Bytes of a flight kept for its readers. A reader this far behind the fastest one detaches onto its own fetch from where it is; a reader arriving while the object's first byte is still kept joins.")
         public static let priorityClass = ConfigKey("routes[].class", .string, .text("the tenant's"), "Priority class of the requests this route takes.")
     }
 
+    public static let coalesceMemory = ConfigKey("coalesce_memory", .size((1 << 20)...(1 << 40)), .size(512 << 20), "All flights' rings together: a GET that would go over it is fetched on its own.")
     public static let defaultPool = ConfigKey("default_pool", .string, .text("the only pool"), "Where a request goes when no route matches. Required with several pools.")
 
     public enum Admin {

@@ -11,6 +11,7 @@ extension ExchangeRunner {
     static let coalesceLimit = 32 * 1024
 
     func performClient(_ action: ClientAction, at now: NIODeadline, body: ByteBuffer?, response: (ResponseHead, ByteBuffer)?) {
+        if let read = flightRead, read.phase == .probing, trialTakes(action, read, response: response, at: now) { return }
         switch action {
         case .none:
             break
@@ -31,7 +32,7 @@ extension ExchangeRunner {
             guard let body else { return }
             if let head = pendingHead {
                 pendingHead = nil
-                sink.write(head)
+                sink.writeHead(head)
                 sink.flush()
             }
             if held == nil { held = CircularBuffer(initialCapacity: 4) }
@@ -87,14 +88,14 @@ extension ExchangeRunner {
             return
         }
         pendingHead = nil
-        if head.readableBytes + body.readableBytes <= Self.coalesceLimit {
+        if head.readableBytes + body.readableBytes <= Self.coalesceLimit && !sink.takesHeadApart {
             var out = sink.allocator.buffer(capacity: head.readableBytes + body.readableBytes)
             out.writeBuffer(&head)
             var body = body
             out.writeBuffer(&body)
             sink.write(out)
         } else {
-            sink.write(head)
+            sink.writeHead(head)
             sink.write(body)
         }
     }
@@ -103,7 +104,7 @@ extension ExchangeRunner {
     func flushPendingHead() {
         guard let head = pendingHead else { return }
         pendingHead = nil
-        sink.write(head)
+        sink.writeHead(head)
     }
 
     // MARK: - The end

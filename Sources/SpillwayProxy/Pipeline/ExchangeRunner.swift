@@ -41,19 +41,30 @@ final class ExchangeRunner {
     /// The node answered with an error: its S3 code is read from the body as it passes.
     var sniffsErrorCode = false
     var nodeErrorCode: String?
-    private var recorded = false
+    /// Served from a coalesced flight, or trying to be (`ExchangeRunner+Flight`).
+    var flightRead: FlightRead?
+    /// The verdict of admission, kept for a request that may yet be fetched on its own.
+    var verdict = ExchangeVerdict.admitted(pacesReads: false, pacesWrites: false)
+    /// This exchange is a flight's fetch: its readers are the requests, so it records none itself.
+    let isFetch: Bool
+    var recorded = false
     lazy var requestID = worker.nextRequestID()
 
-    init(context: consuming RequestContext, worker: Worker, client: ClientConnection, now: NIODeadline) {
+    init(context: consuming RequestContext, worker: Worker, sink: ResponseSink, source: RequestSource, isFetch: Bool = false, now: NIODeadline) {
         let plan = context.plan()
         let hedgeDelay = plan.isRead && !plan.hasBody ? context.pools[0].hedgeDelay(at: Moment(now)) : nil
         upstream = PassThroughRequest(forwarded: context.forwardHead)
         self.context = context
         self.worker = worker
-        self.sink = client
-        self.source = client
+        self.sink = sink
+        self.source = source
+        self.isFetch = isFetch
         machine = ExchangeMachine(plan: plan, hedgeDelay: hedgeDelay, at: Moment(now))
         if machine.keepsBodyForReplay { replay = CircularBuffer(initialCapacity: 4) }
+    }
+
+    convenience init(context: consuming RequestContext, worker: Worker, client: ClientConnection, now: NIODeadline) {
+        self.init(context: context, worker: worker, sink: client, source: client, now: now)
     }
 
     var now: NIODeadline { worker.eventLoop.now }
@@ -64,7 +75,17 @@ final class ExchangeRunner {
     func start() {
         let now = self.now
         let verdict = admit(at: Moment(now))
-        if case .admitted = verdict { context.pools[0].depositRetryBudget(at: Moment(now)) }
+        self.verdict = verdict
+        if case .admitted(let pacesReads, _) = verdict {
+            context.pools[0].depositRetryBudget(at: Moment(now))
+            // A tenant whose reads are paced gets its own fetch, so its pace holds.
+            if !pacesReads, let key = flightKey(), readFromFlight(key, at: now) { return }
+        }
+        run(machine.start(verdict, limited: context.protection.isActive, at: Moment(now)), at: now)
+    }
+
+    /// Fetches on its own after all (no flight to join, or the flight went on without it).
+    func runAlone(at now: NIODeadline) {
         run(machine.start(verdict, limited: context.protection.isActive, at: Moment(now)), at: now)
     }
 
@@ -185,16 +206,22 @@ final class ExchangeRunner {
 
     func clientBrokeFraming() { run(machine.clientBrokeFraming(at: Moment(now)), at: now) }
 
-    func clientClosed() { run(machine.clientClosed(at: Moment(now)), at: now) }
+    func clientClosed() {
+        if flightClientClosed() { return }
+        run(machine.clientClosed(at: Moment(now)), at: now)
+    }
 
-    func sinkBecameWritable() { links.forEach { $0.connection?.resumeReads() } }
+    func sinkBecameWritable() {
+        flightRead?.ack()
+        links.forEach { $0.connection?.resumeReads() }
+    }
 
     /// Whether the client connection should read now.
     var wantsClientBytes: Bool {
         machine.wantsClientBytes(targetWritable: machine.bodyTarget.flatMap { links[$0]?.connection?.isWritable } ?? false)
     }
 
-    var isResponding: Bool { machine.isResponding }
+    var isResponding: Bool { machine.isResponding || flightRead?.headWritten == true }
 
     // MARK: - The node's side
 
@@ -266,15 +293,24 @@ final class ExchangeRunner {
 
     /// Reports the request to metrics, status counters, the access log and the trace, exactly once.
     func record(at now: NIODeadline) {
+        // A follower's one-byte trial is not the request; what follows it is.
+        if let read = flightRead, read.phase == .probing, read.trial != nil { return }
+        record(machine.log, at: now)
+    }
+
+    func record(_ log: ExchangeLog, at now: NIODeadline) {
         guard !recorded else { return }
         recorded = true
         if let ticket { context.protection.finish(ticket) }
         ticket = nil
-        let log = machine.log
         let pool = context.pools[log.cursor]
         let summary = RequestSummary(context: context, log: log, pools: context.pools, requestID: requestID,
                                      errorCode: log.errorCode ?? nodeErrorCode, poolName: pool.name, now: now)
-        worker.telemetry.record(summary, slot: context.traffic)
+        if isFetch {
+            worker.telemetry.fetched(summary, slot: context.traffic)
+        } else {
+            worker.telemetry.record(summary, slot: context.traffic)
+        }
         context.span?.finish(summary)
     }
 }

@@ -13,6 +13,10 @@ protocol ResponseSink: AnyObject {
     /// announce `Connection: close`.
     var willCloseAfterExchange: Bool { get }
     func write(_ bytes: ByteBuffer)
+    /// Whether the response head must come by `writeHead`, never merged with body bytes (a
+    /// flight sends it to each reader apart from the body).
+    var takesHeadApart: Bool { get }
+    func writeHead(_ head: ByteBuffer)
     func flush()
     /// The response is complete; the sink keeps its connection for the next request, or closes it
     /// once the bytes are out.

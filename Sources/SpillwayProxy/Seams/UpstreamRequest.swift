@@ -18,8 +18,17 @@ struct PassThroughRequest: UpstreamRequest {
     let forwarded: ByteBuffer
     /// The ETag of the response being resumed (quotes included), once a response is resumable.
     var etag: ByteBuffer?
+    /// A follower trying a coalesced flight under its own signature: the first byte of the object
+    /// with the flight's ETag (`206` lets it in; `412` says the object changed).
+    var trialETag: ByteBuffer?
 
     func head(for kind: AttemptKind, allocator: ByteBufferAllocator) -> ByteBuffer {
+        if var trial = trialETag {
+            var edit = HeadEdit()
+            edit.add("Range", "bytes=0-0")
+            edit.add("If-Match", &trial)
+            return edit.applied(to: forwarded, allocator: allocator)
+        }
         guard case .resume(let offset, let total) = kind, var etag else { return forwarded }
         var edit = HeadEdit()
         edit.add("Range", "bytes=\(offset)-\(total - 1)")

@@ -359,6 +359,9 @@ extension ClientConnection: ResponseSink, RequestSource {
         context?.write(wrapOutboundOut(bytes), promise: nil)
     }
 
+    var takesHeadApart: Bool { false }
+    func writeHead(_ head: ByteBuffer) { write(head) }
+
     func flush() { context?.flush() }
 
     func finish(_ exchange: ExchangeRunner, keepAlive: Bool) {

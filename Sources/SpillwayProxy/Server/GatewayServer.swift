@@ -42,9 +42,10 @@ public final class GatewayServer: Sendable {
         self.connector = connector
         prober = Mutex(ActiveProber(pools: store.load().pools, group: group, connector: connector, logger: logger))
         var workers: [ObjectIdentifier: Worker] = [:]
+        let flights = FlightBoard()
         for (index, loop) in group.makeIterator().enumerated() {
             workers[ObjectIdentifier(loop)] = Worker(
-                eventLoop: loop, index: index, state: store, telemetry: telemetry, connector: connector, logger: logger)
+                eventLoop: loop, index: index, state: store, telemetry: telemetry, connector: connector, logger: logger, flights: flights)
         }
         self.workers = workers
     }

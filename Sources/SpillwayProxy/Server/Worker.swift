@@ -16,6 +16,9 @@ final class Worker: @unchecked Sendable {
     let logger: Logger
     let nodes: NodePool
     let telemetry: Telemetry
+    /// The coalescing flights of every loop (one board per gateway).
+    let flights: FlightBoard
+    let allocator = ByteBufferAllocator()
     private(set) var connections: [ObjectIdentifier: ClientConnection] = [:]
     private(set) var draining = false
     /// Shutting down, still accepting (endpoints are moving away): every response says `Connection: close`.
@@ -32,8 +35,10 @@ final class Worker: @unchecked Sendable {
     /// Live connection count readable from other threads (for shutdown progress).
     let connectionCount = Atomic<Int>(0)
 
-    init(eventLoop: EventLoop, index: Int, state: ProxyStateStore, telemetry: Telemetry, connector: NodeConnector, logger: Logger) {
+    init(eventLoop: EventLoop, index: Int, state: ProxyStateStore, telemetry: Telemetry, connector: NodeConnector, logger: Logger,
+         flights: FlightBoard = FlightBoard()) {
         self.telemetry = telemetry
+        self.flights = flights
         self.eventLoop = eventLoop
         self.state = state
         self.logger = logger

@@ -285,6 +285,31 @@ final class Telemetry: Sendable {
         counter.increment()
     }
 
+    /// A coalesced fetch is over: it leaves the in-flight count. Its readers are the requests that
+    /// count; the fetch's own attempts already reported to the pool's health.
+    func fetched(_ s: RequestSummary, slot: TrafficSlot) {
+        state.withLock { _ in slot.inFlight -= 1 }
+    }
+
+    enum CoalesceCount {
+        case flights, followers, detached, storageBytes, clientBytes
+
+        var metric: Metric {
+            switch self {
+            case .flights: MetricCatalog.coalesceFlights
+            case .followers: MetricCatalog.coalesceFollowers
+            case .detached: MetricCatalog.coalesceDetached
+            case .storageBytes: MetricCatalog.coalesceStorageBytes
+            case .clientBytes: MetricCatalog.coalesceClientBytes
+            }
+        }
+    }
+
+    func countCoalesce(_ what: CoalesceCount, pool: String, by amount: Int = 1) {
+        guard amount > 0 else { return }
+        state.withLock { $0.counter(what.metric, pool) }.increment(by: amount)
+    }
+
     func countHandshakeFailure(listener: String) {
         state.withLock { $0.counter(MetricCatalog.tlsHandshakeFailures, listener) }.increment()
     }

@@ -1,0 +1,284 @@
+import NIOCore
+import SpillwayS3
+
+/// One fetch from storage shared by every GET of the same object that arrives while it is in
+/// flight. The fetch is an ordinary `ExchangeRunner` (retries, hedges, resumes, failover, every
+/// deadline), and this is its response sink: a ring of the last `capacity` body bytes, from which
+/// each reader is sent what it has not had yet, on the reader's own loop.
+///
+/// The fetch reads from storage only while the ring has room behind its slowest reader. A reader
+/// that pins the ring while another is waiting for more is detached: it continues on its own fetch
+/// from where it is, so a slow client never holds the others back and memory never grows with it.
+/// A reader arriving while the object's first byte is still in the ring joins from the start.
+///
+/// Loop-confined to the loop of the request that started it; other loops reach it by `FlightHandle`.
+final class Flight {
+    struct Reader {
+        let handle: FlightReaderHandle
+        /// Body bytes sent to it.
+        var sent = 0
+        /// Of those, the bytes it said it wrote on (it is sent at most `window` ahead of them).
+        var acked = 0
+        var headSent = false
+        /// Not yet let in: waiting for the response head, or trying its own signature. It pins the
+        /// start of the ring and is sent nothing.
+        var onTrial: Bool
+
+        var inFlight: Int { sent - acked }
+    }
+
+    let key: FlightKey
+    let id: UInt64
+    let worker: Worker
+    let capacity: Int
+    /// Bytes a reader may be sent ahead of what it wrote on.
+    static let window = 1 << 20
+    var fetch: ExchangeRunner?
+    private(set) var readers: [UInt64: Reader] = [:]
+    private var pieces = CircularBuffer<ByteBuffer>(initialCapacity: 16)
+    /// The body offset of the first byte in the ring, and one past its last.
+    private var ringStart = 0
+    private var ringEnd = 0
+    private var head: FlightMessage?
+    private var etag: ByteBuffer?
+    private var outcome: FlightMessage?
+    private var open = true
+    /// The fetch was told it cannot write; it is told when it can again.
+    private var held = false
+    private var timer: Scheduled<Void>?
+    private var timerDeadline = NIODeadline.distantFuture
+
+    init(key: FlightKey, id: UInt64, worker: Worker, capacity: Int) {
+        self.key = key
+        self.id = id
+        self.worker = worker
+        self.capacity = capacity
+    }
+
+    var handle: FlightHandle { FlightHandle(id: id, flight: NIOLoopBound(self, eventLoop: worker.eventLoop)) }
+
+    // MARK: - Readers
+
+    /// The request that started the flight reads from it from the start.
+    func addLeader(_ reader: FlightReaderHandle) {
+        readers[reader.id] = Reader(handle: reader, onTrial: false)
+    }
+
+    /// A request wants to read. Verified readers share at once; `probed` ones are let in after a
+    /// one-byte read of the flight's ETag under their own signature.
+    func join(_ reader: FlightReaderHandle, onTrial: Bool) {
+        guard open, ringStart == 0, outcome == nil else { return reader.send(.refused) }
+        readers[reader.id] = Reader(handle: reader, onTrial: onTrial)
+        worker.telemetry.countCoalesce(.followers, pool: key.pool)
+        if !onTrial {
+            reader.send(.accepted)
+            pump(reader.id)
+        } else if let etag {
+            reader.send(.probe(etag: etag))
+        } else if head != nil {
+            // The answer is not one a follower can be sure of sharing (no ETag, not a 200).
+            detach(reader.id)
+        }
+    }
+
+    /// The reader's own one-byte read matched the flight's ETag.
+    func trialPassed(_ id: UInt64) {
+        guard readers[id] != nil else { return }
+        readers[id]!.onTrial = false
+        readers[id]!.handle.send(.accepted)
+        pump(id)
+    }
+
+    /// The reader wrote on `bytes` more.
+    func acked(_ id: UInt64, _ bytes: Int) {
+        guard readers[id] != nil else { return }
+        readers[id]!.acked += bytes
+        pump(id)
+        rebalance()
+    }
+
+    /// The reader is gone (its client hung up, or it went its own way). With no reader left the
+    /// fetch is stopped: nobody wants its bytes.
+    func leave(_ id: UInt64) {
+        guard readers.removeValue(forKey: id) != nil else { return }
+        if readers.isEmpty, outcome == nil, let fetch {
+            outcome = .abort
+            self.fetch = nil
+            closeToJoiners()
+            fetch.clientClosed()
+        }
+        rebalance()
+        endIfDone()
+    }
+
+    // MARK: - Sending
+
+    /// Sends `id` what it has not had, within its window, and the end once it has had everything.
+    private func pump(_ id: UInt64) {
+        guard var reader = readers[id], !reader.onTrial else { return }
+        if !reader.headSent {
+            if let head {
+                reader.headSent = true
+                reader.handle.send(head)
+            } else {
+                // Before a response: only an error can have ended the fetch.
+                if let outcome { finish(id, with: outcome) }
+                return
+            }
+        }
+        var batch: [ByteBuffer] = []
+        var index = pieces.startIndex
+        var offset = ringStart
+        while reader.sent < ringEnd, reader.inFlight < Self.window, index != pieces.endIndex {
+            let piece = pieces[index]
+            let end = offset + piece.readableBytes
+            if end > reader.sent, let slice = piece.getSlice(at: piece.readerIndex + (reader.sent - offset), length: end - reader.sent) {
+                batch.append(slice)
+                reader.sent = end
+            }
+            offset = end
+            index = pieces.index(after: index)
+        }
+        if !batch.isEmpty { reader.handle.send(.body(batch)) }
+        readers[id] = reader
+        if reader.sent == ringEnd, let outcome { finish(id, with: outcome) }
+    }
+
+    private func finish(_ id: UInt64, with outcome: FlightMessage) {
+        guard let reader = readers.removeValue(forKey: id) else { return }
+        reader.handle.send(outcome)
+        endIfDone()
+    }
+
+    private func pumpAll() {
+        for id in Array(readers.keys) { pump(id) }
+    }
+
+    /// Frees ring bytes no reader needs any more, detaching readers that pin the ring while another
+    /// waits for more, and lets the fetch read again when there is room.
+    private func rebalance() {
+        let hungry = readers.values.contains { !$0.onTrial && $0.headSent && $0.sent == ringEnd && $0.inFlight < Self.window }
+        // Readers on trial are never the ones let go: the fetch waits for their one-byte reads
+        // (bounded by the route's first-byte timeout), or they would all miss the flight.
+        while hungry, ringEnd - lowestNeeded >= capacity,
+            let laggard = readers.filter({ !$0.value.onTrial }).min(by: { $0.value.sent < $1.value.sent })?.key,
+            readers[laggard]!.sent == lowestNeeded
+        {
+            worker.telemetry.countCoalesce(.detached, pool: key.pool)
+            detach(laggard)
+        }
+        let keepFrom = min(lowestNeeded, ringEnd - capacity)
+        while let first = pieces.first, ringStart + first.readableBytes <= keepFrom {
+            ringStart += first.readableBytes
+            pieces.removeFirst()
+        }
+        if ringStart > 0 { closeToJoiners() }
+        if held, isWritable {
+            held = false
+            fetch?.sinkBecameWritable()
+        }
+    }
+
+    /// The offset below which no reader needs bytes (the end of the ring when none does).
+    private var lowestNeeded: Int { readers.values.map(\.sent).min() ?? ringEnd }
+
+    private func detach(_ id: UInt64) {
+        guard let reader = readers.removeValue(forKey: id) else { return }
+        reader.handle.send(.detach(sent: reader.headSent ? reader.sent : -1))
+    }
+
+    private func closeToJoiners() {
+        guard open else { return }
+        open = false
+        worker.flights.close(key, id: id)
+    }
+
+    /// Nothing more to do: the ring's memory goes back to the board.
+    private func endIfDone() {
+        guard outcome != nil, readers.isEmpty, !released else { return }
+        released = true
+        closeToJoiners()
+        pieces.removeAll()
+        timer?.cancel()
+        worker.flights.release(ring: capacity)
+    }
+
+    private var released = false
+
+    // MARK: - The fetch's outcome
+
+    private func ended(_ message: FlightMessage) {
+        guard outcome == nil else { return }
+        outcome = message
+        closeToJoiners()
+        fetch = nil
+        // Readers on trial still find the whole response in the ring once they pass.
+        pumpAll()
+        endIfDone()
+    }
+}
+
+// MARK: - The seams the fetch sees
+
+extension Flight: ResponseSink, RequestSource {
+    /// Room behind the slowest reader. Saying no is remembered, so the fetch is told when there is
+    /// room again (`rebalance`).
+    var isWritable: Bool {
+        let room = ringEnd - lowestNeeded < capacity
+        if !room { held = true }
+        return room
+    }
+
+    var allocator: ByteBufferAllocator { worker.allocator }
+    var willCloseAfterExchange: Bool { false }
+    var takesHeadApart: Bool { true }
+    var remoteIP: String? { nil }
+
+    func writeHead(_ bytes: ByteBuffer) {
+        guard let fetch else { return }
+        let status = fetch.machine.log.status
+        // Followers on trial read the first byte with the ETag, so an empty object takes none.
+        if let total = fetch.machine.resumableLength, total > 0, let etag = fetch.upstream.etag {
+            self.etag = etag
+            head = .head(bytes, status: status, resumable: (total, etag), node: fetch.machine.streamingTarget)
+        } else {
+            head = .head(bytes, status: status, resumable: nil, node: fetch.machine.streamingTarget)
+        }
+        for (id, reader) in readers where reader.onTrial {
+            if let etag { reader.handle.send(.probe(etag: etag)) } else { detach(id) }
+        }
+        pumpAll()
+    }
+
+    func write(_ bytes: ByteBuffer) {
+        guard bytes.readableBytes > 0 else { return }
+        pieces.append(bytes)
+        ringEnd += bytes.readableBytes
+        worker.telemetry.countCoalesce(.storageBytes, pool: key.pool, by: bytes.readableBytes)
+        pumpAll()
+        rebalance()
+    }
+
+    func flush() {}
+
+    func finish(_ exchange: ExchangeRunner, keepAlive: Bool) { ended(.end(keepAlive: keepAlive)) }
+
+    func respond(_ exchange: ExchangeRunner, _ error: S3Error, resource: String, requestID: String, close: Bool) {
+        ended(.error(error))
+    }
+
+    func abort() { ended(.abort) }
+
+    func resumeReads() {}
+
+    func armTimer(_ deadline: NIODeadline) {
+        guard deadline < timerDeadline || timer == nil else { return }
+        timer?.cancel()
+        timerDeadline = deadline
+        timer = worker.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            timer = nil
+            timerDeadline = .distantFuture
+            if let next = fetch?.checkDeadlines() { armTimer(next) }
+        }
+    }
+}
