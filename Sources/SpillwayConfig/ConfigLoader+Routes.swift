@@ -50,6 +50,7 @@ extension ConfigLoader {
         var read = Read()
         r.fill(&read, from: node, of: "routes[].coalesce", named: "coalesce", [
             .bool(Keys.coalesceEnabled, \.enabled), .size(Keys.coalesceRing, \.config.ring),
+            .bool(Keys.coalesceTrustVerified, \.config.trustVerified),
         ])
         return read.enabled ? read.config : nil
     }

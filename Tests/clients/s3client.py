@@ -763,6 +763,70 @@ def many_gets(args):
     return {"warm_rss_kib": warm, "end_rss_kib": rss_kib(args.pid), "statuses": sorted(statuses)}
 
 
+def fan_out(args):
+    """--count readers GET --key at once, each on its own client (its own connections). Of them,
+    --slow read at --rate bytes/s, --outsiders sign with the cluster's list-only key, --hang-ups
+    read 1 MiB and close, and --late start --stagger seconds after the rest. Reports each reader's
+    md5, bytes and error, and with --pid the gateway's peak RSS while they read."""
+    import threading
+
+    roles = (["slow"] * args.slow + ["outsider"] * args.outsiders + ["hang-up"] * args.hang_ups + ["late"] * args.late)
+    roles += ["reader"] * max(0, args.count - len(roles))
+    results = [None] * len(roles)
+    clients = []
+    for role in roles:
+        keys = {}
+        if role == "outsider":
+            keys = dict(access_key=args.cluster["outsider_access_key"], secret_key=args.cluster["outsider_secret_key"])
+        clients.append(client(args, **keys))
+    peak = [rss_kib(args.pid) if args.pid else 0]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_kib(args.pid))
+            time.sleep(0.05)
+
+    def read(i, role):
+        started = time.monotonic()
+        if role == "late":
+            time.sleep(args.stagger)
+        out = {"role": role, "bytes": 0}
+        try:
+            r = clients[i].get_object(Bucket=args.bucket, Key=args.key)
+            body, digest = r["Body"], hashlib.md5()
+            limit = 1 << 20 if role == "hang-up" else None
+            while True:
+                chunk = body.read(256 * 1024)
+                if not chunk:
+                    break
+                digest.update(chunk)
+                out["bytes"] += len(chunk)
+                if role == "slow":
+                    lag = out["bytes"] / args.rate - (time.monotonic() - started)
+                    if lag > 0:
+                        time.sleep(lag)
+                if limit and out["bytes"] >= limit:
+                    body.close()
+                    break
+            out["md5"] = digest.hexdigest()
+            out["checksum"] = r.get("ChecksumCRC32") or r.get("ChecksumCRC64NVME")
+        except Exception as e:  # noqa: BLE001
+            out["error"] = error_code(e)
+        out["seconds"] = time.monotonic() - started
+        results[i] = out
+
+    if args.pid:
+        threading.Thread(target=sample, daemon=True).start()
+    threads = [threading.Thread(target=read, args=(i, role)) for i, role in enumerate(roles)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    done.set()
+    return {"readers": results, "peak_rss_kib": peak[0]}
+
+
 def retried_gets(args):
     """--count GETs of one object with boto3's standard retry mode on (as production clients run):
     reports how many retries the SDK made and whether every GET finally succeeded."""
@@ -886,6 +950,7 @@ SCENARIOS = {
     "presign-expired": presign_expired,
     "tampered": tampered,
     "many-gets": many_gets,
+    "fan-out": fan_out,
     "timed-gets": timed_gets,
     "mixed": mixed,
     "bulk": bulk,
@@ -949,6 +1014,11 @@ def main():
     p.add_argument("--unsigned-payload", action="store_true", help="sign bodies as UNSIGNED-PAYLOAD (botocore's payload_signing_enabled: false)")
     p.add_argument("--reads-only", action="store_true", help="load: GETs only, of the object `seed` wrote")
     p.add_argument("--signed", action="store_true", help="bulk: sign both requests (UNSIGNED-PAYLOAD) with the cluster-json key")
+    p.add_argument("--slow", type=int, default=0, help="fan-out: readers that read at --rate")
+    p.add_argument("--outsiders", type=int, default=0, help="fan-out: readers signing with the cluster's list-only key")
+    p.add_argument("--hang-ups", type=int, default=0, help="fan-out: readers that read 1 MiB and close")
+    p.add_argument("--late", type=int, default=0, help="fan-out: readers that start --stagger seconds later")
+    p.add_argument("--stagger", type=float, default=0.5, help="fan-out: how much later the late readers start")
     p.add_argument("--fresh-every", type=int, default=0, help="load: a new client (new connections) every N requests")
     args = p.parse_args()
     args.cluster = json.loads(args.cluster_json)

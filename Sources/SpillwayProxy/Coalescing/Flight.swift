@@ -45,6 +45,8 @@ final class Flight {
     private var open = true
     /// The fetch was told it cannot write; it is told when it can again.
     private var held = false
+    /// Since when the ring has been full behind a laggard while another reader waited.
+    private var fullSince: NIODeadline?
     private var timer: Scheduled<Void>?
     private var timerDeadline = NIODeadline.distantFuture
 
@@ -158,14 +160,10 @@ final class Flight {
     /// waits for more, and lets the fetch read again when there is room.
     private func rebalance() {
         let hungry = readers.values.contains { !$0.onTrial && $0.headSent && $0.sent == ringEnd && $0.inFlight < Self.window }
-        // Readers on trial are never the ones let go: the fetch waits for their one-byte reads
-        // (bounded by the route's first-byte timeout), or they would all miss the flight.
-        while hungry, ringEnd - lowestNeeded >= capacity,
-            let laggard = readers.filter({ !$0.value.onTrial }).min(by: { $0.value.sent < $1.value.sent })?.key,
-            readers[laggard]!.sent == lowestNeeded
-        {
-            worker.telemetry.countCoalesce(.detached, pool: key.pool)
-            detach(laggard)
+        if hungry, ringEnd - lowestNeeded >= capacity {
+            detachLaggards()
+        } else {
+            fullSince = nil
         }
         let keepFrom = min(lowestNeeded, ringEnd - capacity)
         while let first = pieces.first, ringStart + first.readableBytes <= keepFrom {
@@ -178,6 +176,31 @@ final class Flight {
             fetch?.sinkBecameWritable()
         }
     }
+
+    /// The ring is full behind its slowest readers while another waits for more. A reader that is
+    /// only a moment behind (a client's scheduling jitter) gets `detachGrace` to catch up, which
+    /// costs the others that pause once; one still pinning the ring then goes on alone. Readers on
+    /// trial are never the ones let go: the fetch waits for their one-byte reads (bounded by the
+    /// route's first-byte timeout), or every follower would miss a fast flight.
+    private func detachLaggards() {
+        let now = worker.eventLoop.now
+        guard let since = fullSince else {
+            fullSince = now
+            worker.eventLoop.assumeIsolated().scheduleTask(in: Self.detachGrace) { [self] in rebalance() }
+            return
+        }
+        guard now - since >= Self.detachGrace else { return }
+        fullSince = nil
+        while ringEnd - lowestNeeded >= capacity,
+            let laggard = readers.filter({ !$0.value.onTrial }).min(by: { $0.value.sent < $1.value.sent })?.key,
+            readers[laggard]!.sent == lowestNeeded
+        {
+            worker.telemetry.countCoalesce(.detached, pool: key.pool)
+            detach(laggard)
+        }
+    }
+
+    static let detachGrace = TimeAmount.milliseconds(250)
 
     /// The offset below which no reader needs bytes (the end of the ring when none does).
     private var lowestNeeded: Int { readers.values.map(\.sent).min() ?? ringEnd }

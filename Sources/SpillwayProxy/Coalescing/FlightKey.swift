@@ -3,19 +3,20 @@ import SpillwayHTTP1
 import SpillwayS3
 
 /// What makes two GETs the same read: one pool, one object and version, one checksum mode, and
-/// requesters that storage would answer alike. Two requests with equal keys may share one fetch.
+/// a way to know that storage would answer each requester alike. Two requests with equal keys may share one fetch.
 struct FlightKey: Hashable, Sendable {
     /// Who may share a flight.
     enum Sharing: Hashable, Sendable {
-        /// Requests whose signature Spillway verified, for this access key: storage sees the same
-        /// credential from each, so it would answer each alike.
-        case verifiedKey(String)
-        /// Requests to a pool Spillway signs for, whose tenants passed its access policy: storage
-        /// sees Spillway's credential whoever asks.
-        case signedForPool
-        /// Signatures not verified here: each follower's own request is tried first with a one-byte
-        /// read of the flight's ETag (`FlightRead.Phase.probing`), and joins only on a `206`.
+        /// Each follower's own request is tried first with a one-byte read of the flight's ETag
+        /// (`FlightRead.Phase.probing`), and joins only on a `206`: storage itself says the follower
+        /// may read the object, and that it is still the one in flight. The default.
         case probed
+        /// With `trust_verified`: requests whose signature Spillway verified, for this access key.
+        /// Storage sees the same credential from each, so it would answer each alike.
+        case verifiedKey(String)
+        /// With `trust_verified`: requests to a pool Spillway signs for, whose tenants passed its
+        /// access policy. Storage sees Spillway's credential whoever asks.
+        case signedForPool
     }
 
     let pool: String
@@ -53,7 +54,9 @@ struct FlightKey: Hashable, Sendable {
             for value in fields[name] ?? [] { conditions += value }
         }
         let sharing: Sharing
-        if signedForPool {
+        if context.route.coalesce?.trustVerified != true {
+            sharing = .probed
+        } else if signedForPool {
             sharing = .signedForPool
         } else if let verifiedKey {
             sharing = .verifiedKey(verifiedKey)

@@ -38,13 +38,25 @@ final class Telemetry: Sendable {
     /// The counters one finished request adds to, besides its series' handles.
     private struct EventCounters {
         var error: Counter?
+        var recovery = RecoveryCounters()
+        var decision: Counter?
+        var connections: [Counter] = []
+    }
+
+    private struct RecoveryCounters {
         var retries: Counter?
         var hedge: Counter?
         var hedgeWin: Counter?
         var resumes: Counter?
         var resumedBytes: Counter?
-        var decision: Counter?
-        var connections: [Counter] = []
+
+        func incrementRecovery(_ s: RequestSummary) {
+            retries?.increment(by: s.retries)
+            hedge?.increment()
+            hedgeWin?.increment()
+            resumes?.increment(by: s.resumes)
+            resumedBytes?.increment(by: s.resumedBytes)
+        }
     }
 
     /// A node's counters for the status, and its connection counters for the metrics.
@@ -247,13 +259,7 @@ final class Telemetry: Sendable {
             if let code = s.errorCode ?? (s.status >= 400 ? "http_\(s.status)" : nil) {
                 events.error = st.counter(MetricCatalog.errors, s.operation, s.pool, code)
             }
-            if s.retries > 0 { events.retries = st.counter(MetricCatalog.retries, s.pool) }
-            if s.hedged { events.hedge = st.counter(MetricCatalog.hedges, s.pool) }
-            if s.hedgeWon { events.hedgeWin = st.counter(MetricCatalog.hedgeWins, s.pool) }
-            if s.resumes > 0 {
-                events.resumes = st.counter(MetricCatalog.resumes, s.pool)
-                events.resumedBytes = st.counter(MetricCatalog.resumedBytes, s.pool)
-            }
+            events.recovery = Self.recoveryEvents(s, in: &st)
             if s.decision != .none {
                 events.decision = st.counter(MetricCatalog.limiterDecisions, slot.tenantLabel, s.className, s.decision.rawValue)
             }
@@ -266,12 +272,21 @@ final class Telemetry: Sendable {
         if let ttfb = s.firstByteNanos { handles.firstByte.recordNanoseconds(Int64(ttfb)) }
         for counter in events.connections { counter.increment() }
         events.error?.increment()
-        events.retries?.increment(by: s.retries)
-        events.hedge?.increment()
-        events.hedgeWin?.increment()
-        events.resumes?.increment(by: s.resumes)
-        events.resumedBytes?.increment(by: s.resumedBytes)
+        events.recovery.incrementRecovery(s)
         events.decision?.increment()
+    }
+
+    /// The counters of a request's retries, hedges and resumes (taken under the lock, bumped after).
+    private static func recoveryEvents(_ s: RequestSummary, in st: inout State) -> RecoveryCounters {
+        var events = RecoveryCounters()
+        if s.retries > 0 { events.retries = st.counter(MetricCatalog.retries, s.pool) }
+        if s.hedged { events.hedge = st.counter(MetricCatalog.hedges, s.pool) }
+        if s.hedgeWon { events.hedgeWin = st.counter(MetricCatalog.hedgeWins, s.pool) }
+        if s.resumes > 0 {
+            events.resumes = st.counter(MetricCatalog.resumes, s.pool)
+            events.resumedBytes = st.counter(MetricCatalog.resumedBytes, s.pool)
+        }
+        return events
     }
 
     /// A node's health changed, or an operator acted on it.
@@ -288,7 +303,16 @@ final class Telemetry: Sendable {
     /// A coalesced fetch is over: it leaves the in-flight count. Its readers are the requests that
     /// count; the fetch's own attempts already reported to the pool's health.
     func fetched(_ s: RequestSummary, slot: TrafficSlot) {
-        state.withLock { _ in slot.inFlight -= 1 }
+        let events = state.withLock { st -> RecoveryCounters in
+            slot.inFlight -= 1
+            st.totals.retries += s.retries
+            st.totals.hedges += s.hedged ? 1 : 0
+            st.totals.hedgeWins += s.hedgeWon ? 1 : 0
+            st.totals.resumes += s.resumes
+            st.totals.resumedBytes += s.resumedBytes
+            return Self.recoveryEvents(s, in: &st)
+        }
+        events.incrementRecovery(s)
     }
 
     enum CoalesceCount {

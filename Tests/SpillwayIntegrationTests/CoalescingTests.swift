@@ -1,0 +1,203 @@
+import Foundation
+import Testing
+
+/// GETs of one object in flight at once share one fetch from storage (`routes[].coalesce`,
+/// `--coalesce`). Every test has its own cluster: they count what the nodes served, and set faults.
+/// Nodes send bodies at a set pace (`rate` fault), so a flight lasts long enough to be joined.
+@Suite("Coalescing identical GETs", .serialized)
+struct CoalescingTests {
+    func config(_ cluster: Cluster, coalesce: String = "{ enabled: true }", extra: String = "") -> String {
+        """
+        listen: 127.0.0.1:0
+        admin: { listen: 127.0.0.1:0 }
+        pools:
+          - name: cluster
+            nodes: [\(cluster.nodeURLs.joined(separator: ", "))]
+            health: { preset: none }
+        routes:
+          - pool: cluster
+            coalesce: \(coalesce)
+        \(extra)
+        """
+    }
+
+    /// Object GETs the nodes answered, and the body bytes they sent, so far.
+    func served(_ cluster: Cluster) throws -> (gets: Int, bytes: Int) {
+        let nodes = try cluster.state()["nodes"].array
+        return (nodes.reduce(0) { $0 + ($1["gets"].int ?? 0) }, nodes.reduce(0) { $0 + ($1["get_bytes"].int ?? 0) })
+    }
+
+    func pace(_ cluster: Cluster, bytesPerSecond: Int) throws {
+        for node in 0..<3 { try cluster.setFault(node: node, #"{"mode": "rate", "bytes_per_second": \#(bytesPerSecond)}"#) }
+    }
+
+    func put(_ cluster: Cluster, _ bucket: String, size: Int) throws -> String {
+        let put = try boto("put-random", endpoint: cluster.nodeURLs[0], cluster: cluster, ["--bucket", bucket, "--key", "shard.bin", "--size", "\(size)"])
+        return try #require(put["md5"].string)
+    }
+
+    func fanOut(_ gateway: Gateway, _ cluster: Cluster, _ bucket: String, _ options: [String]) throws -> [JSON] {
+        try boto("fan-out", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", bucket, "--key", "shard.bin"] + options)["readers"].array
+    }
+
+    @Test func manyConcurrentReadersShareOneFetchFromStorage() throws {
+        let cluster = try Cluster()
+        let size = 24 << 20
+        let md5 = try put(cluster, "fan-out", size: size)
+        // Quick mode: signatures are not verified, so each follower first reads one byte under its own.
+        let gateway = try Gateway(nodes: cluster.nodeURLs, extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
+        try pace(cluster, bytesPerSecond: 24 << 20)
+        let before = try served(cluster)
+        let readers = try fanOut(gateway, cluster, "fan-out", ["--count", "12"])
+        let after = try served(cluster)
+        #expect(readers.count == 12)
+        for reader in readers { #expect(reader["md5"].string == md5, "\(reader)") }
+        // One fetch of the object, and one byte for each follower's own check.
+        #expect(after.bytes - before.bytes <= size + size / 20, "storage sent \(after.bytes - before.bytes) bytes for 12 readers")
+        #expect(after.gets - before.gets == 12)
+        let metrics = try gateway.metrics()
+        #expect(metrics.sum("spillway_coalesce_flights_total") == 1)
+        #expect(metrics.sum("spillway_coalesce_followers_total") == 11)
+        #expect(metrics.sum("spillway_coalesce_storage_bytes_total") == Double(size))
+        #expect(metrics.sum("spillway_coalesce_client_bytes_total") == Double(12 * size))
+        // Each reader is a request of its own in the request metrics.
+        #expect(metrics.sum("spillway_requests_total", ["s3_operation": "GetObject", "status": "2xx"]) == 12)
+    }
+
+    @Test func verifiedReadersOfOneKeyCanShareWithoutAnyRequestOfTheirOwn() throws {
+        let cluster = try Cluster()
+        let size = 16 << 20
+        let md5 = try put(cluster, "trusted", size: size)
+        let gateway = try Gateway(config: config(cluster, coalesce: "{ enabled: true, trust_verified: true }", extra: """
+            auth:
+              verify_signatures: true
+              credentials: { \(cluster.accessKey): "\(cluster.secretKey)" }
+            """))
+        try pace(cluster, bytesPerSecond: 16 << 20)
+        let before = try served(cluster)
+        let readers = try fanOut(gateway, cluster, "trusted", ["--count", "8"])
+        let after = try served(cluster)
+        for reader in readers { #expect(reader["md5"].string == md5, "\(reader)") }
+        #expect(after.gets - before.gets == 1, "one GET reached storage for eight readers")
+        #expect(after.bytes - before.bytes == size)
+    }
+
+    @Test func aSlowReaderDetachesWhileTheFastOnesFinish() throws {
+        let cluster = try Cluster()
+        let size = 16 << 20
+        let md5 = try put(cluster, "detach", size: size)
+        let gateway = try Gateway(config: config(cluster, coalesce: "{ enabled: true, ring: 4MiB }"))
+        let before = try served(cluster)
+        let readers = try fanOut(gateway, cluster, "detach", ["--count", "4", "--slow", "1", "--rate", "\(1 << 20)"])
+        let after = try served(cluster)
+        for reader in readers { #expect(reader["md5"].string == md5, "\(reader)") }
+        let slow = try #require(readers.first { $0["role"].string == "slow" })
+        let fastest = readers.filter { $0["role"].string == "reader" }.compactMap { $0["seconds"].double }
+        // The fast readers were not held to the slow one's pace: they were done long before it.
+        #expect(fastest.allSatisfy { $0 < (slow["seconds"].double ?? 0) / 2 }, "fast \(fastest), slow \(slow)")
+        let metrics = try gateway.metrics()
+        #expect(metrics.sum("spillway_coalesce_detached_total") >= 1)
+        // The slow reader went on alone from where it was: what storage sent beyond one copy is
+        // only the part it had not had yet.
+        #expect(after.bytes - before.bytes < 2 * size + 4)
+        #expect(metrics.sum("spillway_resumes_total") >= 1, "the rest came by a ranged GET with the flight's ETag")
+    }
+
+    @Test func aLateReaderJoinsWhileTheObjectsStartIsStillInTheRing() throws {
+        let cluster = try Cluster()
+        let size = 16 << 20
+        let md5 = try put(cluster, "late", size: size)
+        let gateway = try Gateway(nodes: cluster.nodeURLs, extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
+        try pace(cluster, bytesPerSecond: 8 << 20)
+        let before = try served(cluster)
+        let readers = try fanOut(gateway, cluster, "late", ["--count", "3", "--late", "1", "--stagger", "0.8"])
+        let after = try served(cluster)
+        for reader in readers { #expect(reader["md5"].string == md5, "\(reader)") }
+        #expect(after.bytes - before.bytes <= size + 4, "the late reader was served from the flight")
+        #expect(try gateway.metrics().sum("spillway_coalesce_flights_total") == 1)
+    }
+
+    @Test func aReaderThatArrivesAfterTheObjectWasReplacedGetsTheNewObject() throws {
+        let cluster = try Cluster()
+        let size = 16 << 20
+        let old = try put(cluster, "replaced", size: size)
+        let gateway = try Gateway(nodes: cluster.nodeURLs, extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
+        try pace(cluster, bytesPerSecond: 8 << 20)
+        let first = try BackgroundClient(
+            "slow-get", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "replaced", "--key", "shard.bin", "--rate", "\(64 << 20)"])
+        try first.waitFor("receiving")
+        let new = try put(cluster, "replaced", size: size)
+        let second = try boto("get", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "replaced", "--key", "shard.bin"])
+        let firstResult = try first.result(timeout: 60)
+        // The flight's reader keeps the object it began; the newcomer's own one-byte check saw that
+        // the object changed (412) and it fetched the new one: no one gets a mix or a stale copy.
+        #expect(firstResult["md5"].string == old, "\(firstResult)")
+        #expect(second["md5"].string == new, "\(second)")
+    }
+
+    @Test func aReaderWhoseKeyMayNotReadTheObjectGetsNoBytesOfIt() throws {
+        let cluster = try Cluster()
+        let size = 8 << 20
+        let md5 = try put(cluster, "private", size: size)
+        let gateway = try Gateway(nodes: cluster.nodeURLs, extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
+        try pace(cluster, bytesPerSecond: 8 << 20)
+        let readers = try fanOut(gateway, cluster, "private", ["--count", "4", "--outsiders", "2"])
+        for reader in readers {
+            if reader["role"].string == "outsider" {
+                #expect(reader["error"].string == "AccessDenied", "\(reader)")
+                #expect(reader["bytes"].int == 0)
+            } else {
+                #expect(reader["md5"].string == md5, "\(reader)")
+            }
+        }
+    }
+
+    @Test func aLeaderThatHangsUpLeavesItsFollowersTheirFetch() throws {
+        let cluster = try Cluster()
+        let size = 8 << 20
+        let md5 = try put(cluster, "leader", size: size)
+        let gateway = try Gateway(nodes: cluster.nodeURLs, extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
+        try pace(cluster, bytesPerSecond: 2 << 20)
+        let before = try served(cluster)
+        // The reader that starts the flight reads 1 MiB and closes; two more join 0.2 s in.
+        let readers = try fanOut(gateway, cluster, "leader", ["--count", "3", "--hang-ups", "1", "--late", "2", "--stagger", "0.2"])
+        let after = try served(cluster)
+        for reader in readers where reader["role"].string == "late" { #expect(reader["md5"].string == md5, "\(reader)") }
+        #expect(after.bytes - before.bytes <= size + 4, "the followers finished on the leader's fetch")
+        #expect(try gateway.metrics().sum("spillway_coalesce_flights_total") == 1)
+    }
+
+    @Test func aNodeFailingMidFlightResumesItForEveryoneOrFailsEveryoneCleanly() throws {
+        let cluster = try Cluster()
+        let size = 24 << 20
+        let md5 = try put(cluster, "mid-flight", size: size)
+        let gateway = try Gateway(nodes: cluster.nodeURLs, extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
+        // The next download is cut by a reset 4 MiB in; the flight resumes on another node.
+        try cluster.setFault(#"{"mode": "reset", "after_bytes": \#(4 << 20), "times": 1, "method": "GET"}"#)
+        let readers = try fanOut(gateway, cluster, "mid-flight", ["--count", "6"])
+        for reader in readers { #expect(reader["md5"].string == md5, "\(reader)") }
+        #expect(try gateway.metrics().sum("spillway_resumes_total") >= 1)
+        // Every node cuts every download: no reader may take a short body for the object.
+        for node in 0..<3 { try cluster.setFault(node: node, #"{"mode": "reset", "after_bytes": \#(1 << 20), "method": "GET"}"#) }
+        let failed = try fanOut(gateway, cluster, "mid-flight", ["--count", "4"])
+        for reader in failed {
+            #expect(reader["md5"].string != md5)
+            #expect(!reader["error"].isNull || (reader["bytes"].int ?? 0) < size, "\(reader)")
+        }
+    }
+
+    @Test func fourReadersOfOneGibibyteShareItInFlatMemory() throws {
+        let bulk = try BulkNode()
+        let gateway = try Gateway(nodes: [bulk.url], extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
+        let size = 1 << 30
+        let r = try boto(
+            "fan-out", endpoint: gateway.endpoint, cluster: nil,
+            ["--bucket", "bulk", "--key", "\(size)", "--count", "4", "--pid", "\(gateway.process.processIdentifier)"])
+        for reader in r["readers"].array { #expect(reader["bytes"].int == size, "\(reader)") }
+        let peak = try #require(r["peak_rss_kib"].int)
+        // The ring (32 MiB) and each reader's window (1 MiB), not the object.
+        #expect(peak < 160 * 1024, "peak RSS \(peak / 1024) MiB while serving 4 GiB")
+        let metrics = try gateway.metrics()
+        #expect(metrics.sum("spillway_coalesce_storage_bytes_total") == Double(size))
+    }
+}
