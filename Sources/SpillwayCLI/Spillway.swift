@@ -51,6 +51,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "Quick mode: identical concurrent GETs of one object share one fetch from storage (see docs/throughput.md).")
     var coalesce = false
 
+    @Option(name: .long, help: "Quick mode: GETs of objects larger than SIZE (e.g. 64MiB) are fetched as ranged parts from several nodes.")
+    var splitAbove: String?
+
     @Option(name: .long, help: "Event-loop threads (default: one per core; overrides the config).")
     var workers: Int?
 
@@ -70,6 +73,9 @@ struct Serve: AsyncParsableCommand {
         if config != nil && (listen != nil || !nodes.isEmpty) {
             throw ValidationError("use either --config FILE or quick mode (--listen and node URLs), not both")
         }
+        if config != nil && (coalesce || splitAbove != nil) {
+            throw ValidationError("--coalesce and --split-above are for quick mode; in a config file use routes[].coalesce and routes[].split")
+        }
         if config == nil && listen == nil {
             throw ValidationError("give --config FILE, or --listen HOST:PORT followed by node URLs")
         }
@@ -88,7 +94,7 @@ struct Serve: AsyncParsableCommand {
             text = ConfigFile.read(config)
             loaded = ConfigFile.load(path: config)
         } else {
-            loaded = QuickConfig.make(listen: listen ?? "", nodes: nodes, balancer: balancer, coalesce: coalesce)
+            loaded = QuickConfig.make(listen: listen ?? "", nodes: nodes, balancer: balancer, coalesce: coalesce, splitAbove: splitAbove)
         }
         var gatewayConfig: GatewayConfig
         switch loaded {

@@ -11,6 +11,7 @@ extension ConfigLoader {
         var overrides = TimeoutOverrides()
         var priorityClass: String?
         var coalesce: CoalesceConfig?
+        var split: SplitConfig?
         for (key, keyNode, value) in r.entries(node, of: "routes[]", named: "a route") {
             switch key {
             case "name": name = r.string(value, Keys.name) ?? name
@@ -25,6 +26,12 @@ extension ConfigLoader {
                 }
             case "match": match = readMatch(value, r)
             case "coalesce": coalesce = readCoalesce(value, r)
+            case "split":
+                var config = SplitConfig()
+                r.fill(&config, from: value, of: "routes[].split", named: "split", [
+                    .size(Keys.splitAbove, \.above), .size(Keys.splitPart, \.part), .int(Keys.splitParallel, \.parallel),
+                ])
+                split = config
             case "timeouts":
                 r.fill(&overrides, from: value, of: "routes[].timeouts", named: "route timeouts", [
                     .duration(Keys.timeoutConnect, \.connect), .duration(Keys.timeoutFirstByte, \.firstByte),
@@ -38,7 +45,7 @@ extension ConfigLoader {
             return nil
         }
         return (
-            RouteConfig(name: name, match: match, pools: pools.map(\.0), timeouts: overrides, priorityClass: priorityClass, coalesce: coalesce),
+            RouteConfig(name: name, match: match, pools: pools.map(\.0), timeouts: overrides, priorityClass: priorityClass, coalesce: coalesce, split: split),
             pools.map(\.1)
         )
     }

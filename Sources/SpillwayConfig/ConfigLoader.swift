@@ -20,6 +20,7 @@ public enum ConfigLoader {
         var drain = Duration.seconds(30)
         var shutdownDelay = ConfigKeys.shutdownDelay.duration
         var coalesceMemory = ConfigKeys.coalesceMemory.size
+        var splitMemory = ConfigKeys.splitMemory.size
         var pools: [(PoolConfig, Node)] = []
         var routes: [(RouteConfig, poolNodes: [Node])] = []
         var defaultPool: (String, Node)?
@@ -46,6 +47,8 @@ public enum ConfigLoader {
                 timeouts = readTimeouts(value, r)
             case "drain_timeout":
                 drain = r.duration(value, ConfigKeys.drainTimeout) ?? drain
+            case "split_memory":
+                splitMemory = r.size(value, ConfigKeys.splitMemory) ?? splitMemory
             case "coalesce_memory":
                 coalesceMemory = r.size(value, ConfigKeys.coalesceMemory) ?? coalesceMemory
             case "shutdown_delay":
@@ -145,6 +148,7 @@ public enum ConfigLoader {
         config.listeners = listeners
         config.shutdownDelay = shutdownDelay
         config.coalesceMemory = coalesceMemory
+        config.splitMemory = splitMemory
         config.observability = observability
         config.http = http
         return config

@@ -14,6 +14,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var shutdownDelay = ConfigKeys.shutdownDelay.duration
     /// All coalescing flights' rings together.
     public var coalesceMemory = ConfigKeys.coalesceMemory.size
+    /// All split downloads' parts together.
+    public var splitMemory = ConfigKeys.splitMemory.size
     public var pools: [PoolConfig]
     public var routes: [RouteConfig]
     public var defaultPool: String
@@ -293,11 +295,14 @@ public struct RouteConfig: Sendable, Equatable {
     public var priorityClass: String?
     /// Identical concurrent GETs share one fetch (nil: off).
     public var coalesce: CoalesceConfig?
+    /// Large GETs are fetched in ranged parts from several nodes (nil: off).
+    public var split: SplitConfig?
 
     public init(name: String, match: RouteMatch, pools: [String], timeouts: TimeoutOverrides = .init(), priorityClass: String? = nil,
-                coalesce: CoalesceConfig? = nil) {
+                coalesce: CoalesceConfig? = nil, split: SplitConfig? = nil) {
         self.priorityClass = priorityClass
         self.coalesce = coalesce
+        self.split = split
         self.name = name
         self.match = match
         self.pools = pools
@@ -321,5 +326,19 @@ public struct CoalesceConfig: Sendable, Equatable {
     public init(ring: Int = ConfigKeys.Route.coalesceRing.size, trustVerified: Bool = ConfigKeys.Route.coalesceTrustVerified.bool) {
         self.ring = ring
         self.trustVerified = trustVerified
+    }
+}
+
+/// `routes[].split`: large whole-object GETs fetched as ranged parts from several nodes.
+public struct SplitConfig: Sendable, Equatable {
+    public var above: Int
+    public var part: Int
+    public var parallel: Int
+
+    public init(above: Int = ConfigKeys.Route.splitAbove.size, part: Int = ConfigKeys.Route.splitPart.size,
+                parallel: Int = ConfigKeys.Route.splitParallel.int) {
+        self.above = above
+        self.part = part
+        self.parallel = parallel
     }
 }

@@ -2,8 +2,11 @@ import SpillwayPolicy
 
 /// The config quick mode builds from command-line arguments: one listener, one pool of the given nodes.
 public enum QuickConfig {
-    /// `coalesce`: every GET may share a fetch (`--coalesce`), through one catch-all route.
-    public static func make(listen: String, nodes: [String], balancer: String?, coalesce: Bool = false) -> Result<GatewayConfig, ConfigError> {
+    /// `coalesce`: every GET may share a fetch (`--coalesce`); `splitAbove`: GETs of objects larger
+    /// than it are split into ranged parts (`--split-above SIZE`). Both through one catch-all route.
+    public static func make(listen: String, nodes: [String], balancer: String?, coalesce: Bool = false, splitAbove: String? = nil)
+        -> Result<GatewayConfig, ConfigError>
+    {
         var issues: [ConfigIssue] = []
         func fail(_ message: String, _ fix: String) {
             issues.append(ConfigIssue(file: "<command line>", line: 1, column: 1, message: message, fix: fix))
@@ -24,9 +27,16 @@ public enum QuickConfig {
                 fail("unknown balancer '\(balancer)'", "use peak_ewma, least_outstanding or round_robin")
             }
         }
+        var split: SplitConfig?
+        if let splitAbove {
+            if let above = ValueParsers.size(splitAbove), above > 0 { split = SplitConfig(above: above) } else {
+                fail("--split-above '\(splitAbove)' is not a size", "for example --split-above 64MiB")
+            }
+        }
         guard issues.isEmpty, let address else { return .failure(ConfigError(issues: issues)) }
         let pool = PoolConfig(name: "default", balancer: kind, nodes: nodeConfigs)
-        let routes = coalesce ? [RouteConfig(name: "all", match: RouteMatch(), pools: ["default"], coalesce: CoalesceConfig())] : []
+        let routes = coalesce || split != nil
+            ? [RouteConfig(name: "all", match: RouteMatch(), pools: ["default"], coalesce: coalesce ? CoalesceConfig() : nil, split: split)] : []
         return .success(
             GatewayConfig(listen: [HostPort(host: address.host, port: address.port)], pools: [pool], routes: routes, defaultPool: "default"))
     }

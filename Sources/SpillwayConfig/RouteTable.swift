@@ -15,11 +15,14 @@ public struct RouteTable: Sendable {
         public let priorityClass: String?
         /// Identical concurrent GETs share one fetch (nil: off).
         public let coalesce: CoalesceConfig?
+        /// Large GETs are fetched in ranged parts from several nodes (nil: off).
+        public let split: SplitConfig?
         let bucketIsGlob: Bool
 
         init(name: String, match: RouteMatch, poolIndices: [Int], timeouts: Timeouts, priorityClass: String?, coalesce: CoalesceConfig?,
-             bucketIsGlob: Bool) {
+             split: SplitConfig?, bucketIsGlob: Bool) {
             self.coalesce = coalesce
+            self.split = split
             self.name = name
             self.match = match
             self.poolIndices = poolIndices
@@ -40,9 +43,9 @@ public struct RouteTable: Sendable {
             Entry(
                 name: route.name, match: route.match, poolIndices: route.pools.map(index),
                 timeouts: route.timeouts.applied(to: timeouts), priorityClass: route.priorityClass,
-                coalesce: route.coalesce, bucketIsGlob: route.match.bucket.map { $0.contains("*") || $0.contains("?") } ?? false)
+                coalesce: route.coalesce, split: route.split, bucketIsGlob: route.match.bucket.map { $0.contains("*") || $0.contains("?") } ?? false)
         }
-        fallback = Entry(name: "default", match: RouteMatch(), poolIndices: [index(defaultPool)], timeouts: timeouts, priorityClass: nil, coalesce: nil, bucketIsGlob: false)
+        fallback = Entry(name: "default", match: RouteMatch(), poolIndices: [index(defaultPool)], timeouts: timeouts, priorityClass: nil, coalesce: nil, split: nil, bucketIsGlob: false)
     }
 
     public func route(for request: S3Request, method: S3Method) -> Entry {

@@ -42,6 +42,12 @@ extension ExchangeMachine {
             lastActivity = now  // pausing on purpose is not a stall
         }
         if let action = attemptDeadlines(at: now) { return action }
+        if case .responding(let r) = stage, case .split = r.source, now >= lastActivity + plan.timeouts.idle {
+            // No part moved and nothing went to the client: the client stopped reading, or every
+            // part stalled past its own retries.
+            if !sockets.clientWritable { return endForClient("the client stopped reading the response", at: now) }
+            return abort(note: .cutMidResponse(.timeout("no part of the split download moved for \(plan.timeouts.idle)")))
+        }
         if hasLiveAttempt, now >= lastActivity + plan.timeouts.idle {
             // Whoever the exchange waits on has stalled: a client that stopped sending or reading
             // ends its own request; only a node that stopped counts against the node.
@@ -96,7 +102,7 @@ extension ExchangeMachine {
             switch r.source {
             case .streaming(let s): return LiveAttempts(first: s, second: nil)
             case .resuming(_, let s): return LiveAttempts(first: s, second: nil)
-            case .complete: return LiveAttempts(first: nil, second: nil)
+            case .complete, .split: return LiveAttempts(first: nil, second: nil)
             }
         default: return LiveAttempts(first: nil, second: nil)
         }
@@ -110,7 +116,7 @@ extension ExchangeMachine {
             switch r.source {
             case .streaming(let s): return s.id
             case .resuming(_, let s): return s?.id
-            case .complete: return nil
+            case .complete, .split: return nil
             }
         default: return nil
         }

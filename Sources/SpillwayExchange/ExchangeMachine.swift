@@ -75,6 +75,9 @@ public struct ExchangeMachine: ~Copyable, Sendable {
             case resuming(Search, AttemptState?)
             /// The node finished; held bytes are still paced out, then the response ends.
             case complete(keepAlive: Bool)
+            /// The body comes in ranged parts from several nodes, fetched and put in order by the
+            /// runner (a split download); the machine keeps the client's deadlines.
+            case split
         }
 
         var keepAlive: Bool
@@ -207,6 +210,7 @@ public struct ExchangeMachine: ~Copyable, Sendable {
                 consider(search.deadline)
                 if let attempt { consider(deadline(of: attempt)) }
             case .complete: break
+            case .split: consider(lastActivity + plan.timeouts.idle)
             }
         }
         consider(held.first)
@@ -244,7 +248,7 @@ public struct ExchangeMachine: ~Copyable, Sendable {
             switch r.source {
             case .streaming: return true
             case .resuming(_, let attempt): return attempt != nil
-            case .complete: return false
+            case .complete, .split: return false
             }
         default: return false
         }

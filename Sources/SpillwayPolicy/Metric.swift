@@ -62,6 +62,9 @@ public enum MetricCatalog {
     public static let coalesceDetached = Metric("spillway_coalesce_detached_total", .counter, ["pool"], "Readers of a flight that fell a ring behind, or were not let in, and went on with their own fetch.")
     public static let coalesceStorageBytes = Metric("spillway_coalesce_storage_bytes_total", .counter, ["pool"], "Body bytes flights read from storage.")
     public static let coalesceClientBytes = Metric("spillway_coalesce_client_bytes_total", .counter, ["pool"], "Body bytes flights delivered to their readers (against `storage_bytes`: what coalescing saved).")
+    public static let splitTransfers = Metric("spillway_split_downloads_total", .counter, ["pool"], "GETs whose body was fetched as ranged parts from several nodes.")
+    public static let splitParts = Metric("spillway_split_parts_total", .counter, ["pool"], "Ranged parts those downloads fetched.")
+    public static let splitPartRetries = Metric("spillway_split_part_retries_total", .counter, ["pool"], "Parts fetched again from where they stopped, after a failure or a stall.")
     public static let configVersion = Metric("spillway_config_version", .gauge, [], "The version of the config in force.")
     public static let redisReachable = Metric("spillway_fleet_redis_reachable", .gauge, [], "1 while fleet-wide limits reach Redis.")
 
@@ -70,7 +73,8 @@ public enum MetricCatalog {
         limiterDecisions, connectionsOpened, connectionsReused, healthEvents, configReloads, nodeUp, nodeHealthy, nodeDrained,
         nodeEjected, nodeEjections, nodeInFlight, nodeInFlightLimit, nodeLatency, budgetBalance, budgetWithdrawn, budgetRefused,
         queueDepth, tlsHandshakes, tlsCertificateExpiry, tlsReloads, tlsHandshakeFailures, coalesceFlights, coalesceFollowers,
-        coalesceDetached, coalesceStorageBytes, coalesceClientBytes, configVersion, redisReachable,
+        coalesceDetached, coalesceStorageBytes, coalesceClientBytes, splitTransfers, splitParts, splitPartRetries, configVersion,
+        redisReachable,
     ]
 
     public static let tableBegin = "<!-- metrics: generated from Sources/SpillwayPolicy/Metric.swift -->"

@@ -76,6 +76,7 @@ extension ConfigKeys {
         Route.list, Route.name, Route.match, Route.bucket, Route.prefix, Route.operation, Route.method, Route.pool, Route.pools,
         Route.timeouts, Route.timeoutConnect, Route.timeoutFirstByte, Route.timeoutIdle, Route.timeoutAttempt, Route.priorityClass,
         Route.coalesce, Route.coalesceEnabled, Route.coalesceRing, Route.coalesceTrustVerified, coalesceMemory,
+        Route.split, Route.splitAbove, Route.splitPart, Route.splitParallel, splitMemory,
         defaultPool,
         classes, defaultClass,
         Tenant.list, Tenant.name, Tenant.accessKeys, Tenant.priorityClass, Tenant.weight, Tenant.limits,

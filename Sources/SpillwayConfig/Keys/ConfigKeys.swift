@@ -91,10 +91,15 @@ public enum ConfigKeys {
         public static let coalesceEnabled = ConfigKey("routes[].coalesce.enabled", .bool, .bool(false), "Whole-object GETs of the same object, version and checksum mode share the fetch in flight. Each follower first reads the object's first byte under its own signature with the flight's ETag, so it gets only what storage would give it, and never an object older than its request.")
         public static let coalesceRing = ConfigKey("routes[].coalesce.ring", .size((64 << 10)...(1 << 30)), .size(32 << 20), "Bytes of a flight kept for its readers. A reader this far behind the fastest one detaches onto its own fetch from where it is; a reader arriving while the object's first byte is still kept joins.")
         public static let coalesceTrustVerified = ConfigKey("routes[].coalesce.trust_verified", .bool, .bool(false), "Followers whose signature Spillway verified skip the one-byte read: the same verified key (or any tenant its access policy lets in, on a pool Spillway signs for) shares at once. Saves a small request per follower; a follower may then get the object as it was when the flight began.")
+        public static let split = ConfigKey("routes[].split", .section, .none, "Large whole-object GETs are fetched as ranged parts from several nodes and delivered in order as one response (see docs/throughput.md).")
+        public static let splitAbove = ConfigKey("routes[].split.above", .size(1...(1 << 50)), .size(64 << 20), "Objects larger than this are split; the size comes from the first node's answer, so smaller ones cost nothing.")
+        public static let splitPart = ConfigKey("routes[].split.part", .size((64 << 10)...(1 << 30)), .size(8 << 20), "Bytes per ranged part.")
+        public static let splitParallel = ConfigKey("routes[].split.parallel", .int(1...64), .int(8), "Parts in flight at most per download. It starts at two and grows only while the client takes bytes faster than they come.")
         public static let priorityClass = ConfigKey("routes[].class", .string, .text("the tenant's"), "Priority class of the requests this route takes.")
     }
 
     public static let coalesceMemory = ConfigKey("coalesce_memory", .size((1 << 20)...(1 << 40)), .size(512 << 20), "All flights' rings together: a GET that would go over it is fetched on its own.")
+    public static let splitMemory = ConfigKey("split_memory", .size((1 << 20)...(1 << 40)), .size(1 << 30), "Bytes all split downloads may hold in parts at once; beyond it each goes on with one part at a time.")
     public static let defaultPool = ConfigKey("default_pool", .string, .text("the only pool"), "Where a request goes when no route matches. Required with several pools.")
 
     public enum Admin {

@@ -82,7 +82,7 @@ extension ExchangeRunner {
         case .overBudget: return false
         case .join(let other): return join(other, me, onTrial: onTrial)
         case .registered(let handle):
-            guard let flight = made, let fetch = makeFetch(for: flight, at: now) else {
+            guard let flight = made, let fetch = makeFetch(head: context.forwardHead, sink: flight, at: now) else {
                 board.close(key, id: handle.id)
                 board.release(ring: ring)
                 return false
@@ -102,16 +102,16 @@ extension ExchangeRunner {
         return true
     }
 
-    /// The flight's fetch: this request's head as it goes to storage, run with the flight as its
-    /// response sink, admitted already (its readers were).
-    private func makeFetch(for flight: Flight, at now: NIODeadline) -> ExchangeRunner? {
-        let bytes = context.forwardHead
+    /// A fetch on this request's behalf, admitted already (the request was): `head` as it goes to
+    /// storage (this request's own, or with a range), run with `sink` as its response sink. A
+    /// flight's fetch, or a part of a split download.
+    func makeFetch<Sink: ResponseSink & RequestSource>(head bytes: ByteBuffer, sink: Sink, at now: NIODeadline) -> ExchangeRunner? {
         let limits = context.http.head
         guard let head = bytes.withUnsafeReadableBytes({ b in try? RequestHead.parse(b, limits: limits) }) else { return nil }
         let fetchContext = RequestContext(
             head: head, headBytes: bytes, state: worker.state.load(), remoteIP: context.remoteIP, telemetry: worker.telemetry,
             cachedSlot: context.traffic, allocator: worker.allocator, now: now)
-        let fetch = ExchangeRunner(context: fetchContext, worker: worker, sink: flight, source: flight, isFetch: true, now: now)
+        let fetch = ExchangeRunner(context: fetchContext, worker: worker, sink: sink, source: sink, isFetch: true, now: now)
         fetch.resign = resign
         return fetch
     }

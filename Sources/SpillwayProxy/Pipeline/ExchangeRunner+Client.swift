@@ -1,7 +1,9 @@
 import Logging
+import SpillwayConfig
 import NIOCore
 import SpillwayExchange
 import SpillwayHTTP1
+import SpillwayPolicy
 import SpillwayS3
 
 /// The client's side of doing what the machine says: the response head and body, errors, the end.
@@ -25,6 +27,11 @@ extension ExchangeRunner {
         case .writeHead(let close, let dechunk):
             guard let (head, bytes) = response else { return }
             writeHead(head, bytes, close: close || sink.willCloseAfterExchange, dechunk: dechunk)
+            if head.status == 200, let config = context.route.split, let total = machine.resumableLength, total > config.above,
+                let etag = upstream.etag
+            {
+                splitDownload(total: total, etag: etag, config: config, at: now)
+            }
         case .deliver:
             guard let body else { return }
             deliver(body)
@@ -107,11 +114,22 @@ extension ExchangeRunner {
         sink.writeHead(head)
     }
 
+    /// The rest of this large download comes in ranged parts from several nodes: the head goes
+    /// now, the node that answered is let go.
+    private func splitDownload(total: Int, etag: ByteBuffer, config: SplitConfig, at now: NIODeadline) {
+        let transfer = SplitTransfer(runner: self, total: total, etag: etag, config: config)
+        split = transfer
+        run(machine.beginSplit(at: Moment(now)), at: now)
+        flushPendingHead()
+        transfer.start()
+    }
+
     // MARK: - The end
 
     /// The exchange is over. Attempts hold their runner strongly (a node connection reaches it
     /// through them), so the references back are cut here; nothing may keep the pair alive.
     func finish(at now: NIODeadline) {
+        split?.finish()
         if let wait = queueWait, wait.pool.cancelWait(wait.id) { queueWait = nil }
         let (a, b) = links.removeAll()
         a.map(drop)

@@ -43,6 +43,8 @@ final class ExchangeRunner {
     var nodeErrorCode: String?
     /// Served from a coalesced flight, or trying to be (`ExchangeRunner+Flight`).
     var flightRead: FlightRead?
+    /// The body comes in ranged parts from several nodes (`SplitTransfer`).
+    var split: SplitTransfer?
     /// The verdict of admission, kept for a request that may yet be fetched on its own.
     var verdict = ExchangeVerdict.admitted(pacesReads: false, pacesWrites: false)
     /// This exchange is a flight's fetch: its readers are the requests, so it records none itself.
@@ -213,6 +215,7 @@ final class ExchangeRunner {
 
     func sinkBecameWritable() {
         flightRead?.ack()
+        split?.deliver()
         links.forEach { $0.connection?.resumeReads() }
     }
 

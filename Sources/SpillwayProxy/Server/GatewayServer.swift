@@ -43,9 +43,11 @@ public final class GatewayServer: Sendable {
         prober = Mutex(ActiveProber(pools: store.load().pools, group: group, connector: connector, logger: logger))
         var workers: [ObjectIdentifier: Worker] = [:]
         let flights = FlightBoard()
+        let splitBudget = ByteBudget(snapshot.config.splitMemory)
         for (index, loop) in group.makeIterator().enumerated() {
             workers[ObjectIdentifier(loop)] = Worker(
-                eventLoop: loop, index: index, state: store, telemetry: telemetry, connector: connector, logger: logger, flights: flights)
+                eventLoop: loop, index: index, state: store, telemetry: telemetry, connector: connector, logger: logger, flights: flights,
+                splitBudget: splitBudget)
         }
         self.workers = workers
     }

@@ -18,6 +18,8 @@ final class Worker: @unchecked Sendable {
     let telemetry: Telemetry
     /// The coalescing flights of every loop (one board per gateway).
     let flights: FlightBoard
+    /// What split downloads' parts may hold together (one budget per gateway).
+    let splitBudget: ByteBudget
     let allocator = ByteBufferAllocator()
     private(set) var connections: [ObjectIdentifier: ClientConnection] = [:]
     private(set) var draining = false
@@ -36,9 +38,10 @@ final class Worker: @unchecked Sendable {
     let connectionCount = Atomic<Int>(0)
 
     init(eventLoop: EventLoop, index: Int, state: ProxyStateStore, telemetry: Telemetry, connector: NodeConnector, logger: Logger,
-         flights: FlightBoard = FlightBoard()) {
+         flights: FlightBoard = FlightBoard(), splitBudget: ByteBudget = ByteBudget(1 << 30)) {
         self.telemetry = telemetry
         self.flights = flights
+        self.splitBudget = splitBudget
         self.eventLoop = eventLoop
         self.state = state
         self.logger = logger

@@ -334,6 +334,22 @@ final class Telemetry: Sendable {
         state.withLock { $0.counter(what.metric, pool) }.increment(by: amount)
     }
 
+    enum SplitCount {
+        case transfers, parts, partRetries
+
+        var metric: Metric {
+            switch self {
+            case .transfers: MetricCatalog.splitTransfers
+            case .parts: MetricCatalog.splitParts
+            case .partRetries: MetricCatalog.splitPartRetries
+            }
+        }
+    }
+
+    func countSplit(_ what: SplitCount, pool: String) {
+        state.withLock { $0.counter(what.metric, pool) }.increment()
+    }
+
     func countHandshakeFailure(listener: String) {
         state.withLock { $0.counter(MetricCatalog.tlsHandshakeFailures, listener) }.increment()
     }
