@@ -42,6 +42,17 @@ final class RunnerHarness {
         try client.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: 40000)).wait()
     }
 
+    /// Another client connection on the same loop (for requests that share a fetch).
+    func addClient(port: Int = 40001) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel(loop: loop)
+        try channel.pipeline.syncOperations.addHandler(ClientConnection(worker: worker))
+        try channel.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: port)).wait()
+        return channel
+    }
+
+    /// Everything the gateway wrote to `channel` since the last call.
+    func received(on channel: EmbeddedChannel) throws -> String { try drain(channel) }
+
     /// The client sends bytes.
     func send(_ text: String) throws { try client.writeInbound(ByteBuffer(string: text)) }
 
