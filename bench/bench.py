@@ -139,12 +139,18 @@ class Service:
         return descendants(self.proc.pid)
 
     def stop(self):
+        """Idempotent: a service stopped already is left alone."""
+        if self.proc.poll() is not None:
+            return
         try:
             # SIGINT: Spillway then skips SIGTERM's shutdown delay; NGINX and HAProxy stop on it too.
             os.killpg(self.proc.pid, signal.SIGINT)
             self.proc.wait(timeout=20)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 # --- configurations -------------------------------------------------------------------------------

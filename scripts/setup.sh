@@ -49,6 +49,6 @@ case "$what" in
   # prometheus scrapes the metrics in a test; chromium loads the dashboard headless.
   # openssl makes the TLS tests' certificates; rclone is one of the real clients.
   tests) pip_install; pip_validator; apt_install redis-server:redis-server prometheus:prometheus chromium:chromium openssl:openssl rclone:rclone haproxy:haproxy ;;
-  bench) pip_install; apt_install nginx:nginx haproxy:haproxy wrk:wrk hey:hey openssl:openssl perf:linux-perf ;;
+  bench) pip_install; apt_install nginx:nginx haproxy:haproxy wrk:wrk hey:hey openssl:openssl perf:linux-perf curl:curl ;;
   *) fail "usage: scripts/setup.sh demo|tests|bench" ;;
 esac

@@ -186,6 +186,22 @@ struct CoalescingTests {
         }
     }
 
+    @Test func aClientThatStopsReadingDoesNotHoldItsFlightBack() throws {
+        let cluster = try Cluster()
+        let size = 32 << 20
+        let md5 = try put(cluster, "stuck", size: size)
+        let gateway = try Gateway(config: config(cluster, coalesce: "{ enabled: true, ring: 4MiB }"))
+        try pace(cluster, bytesPerSecond: 32 << 20)
+        let before = try served(cluster)
+        // One reader takes the response head and then reads nothing until the others are done.
+        let readers = try fanOut(gateway, cluster, "stuck", ["--count", "4", "--stuck", "1"])
+        let after = try served(cluster)
+        for reader in readers where reader["role"].string == "reader" { #expect(reader["md5"].string == md5, "\(reader)") }
+        #expect(try gateway.metrics().sum("spillway_coalesce_detached_total") >= 1, "the stuck reader was let go")
+        // Its own fetch goes only as far as it reads: storage sent well under two copies.
+        #expect(after.bytes - before.bytes < size + size / 2)
+    }
+
     @Test func fourReadersOfOneGibibyteShareItInFlatMemory() throws {
         let bulk = try BulkNode()
         let gateway = try Gateway(nodes: [bulk.url], extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])

@@ -770,7 +770,8 @@ def fan_out(args):
     md5, bytes and error, and with --pid the gateway's peak RSS while they read."""
     import threading
 
-    roles = (["slow"] * args.slow + ["outsider"] * args.outsiders + ["hang-up"] * args.hang_ups + ["late"] * args.late)
+    roles = (["slow"] * args.slow + ["outsider"] * args.outsiders + ["hang-up"] * args.hang_ups + ["late"] * args.late
+             + ["stuck"] * args.stuck)
     roles += ["reader"] * max(0, args.count - len(roles))
     results = [None] * len(roles)
     clients = []
@@ -781,6 +782,9 @@ def fan_out(args):
         clients.append(client(args, **keys))
     peak = [rss_kib(args.pid) if args.pid else 0]
     done = threading.Event()
+    others_done = threading.Event()
+    others = [0]
+    others_lock = threading.Lock()
 
     def sample():
         while not done.is_set():
@@ -795,6 +799,13 @@ def fan_out(args):
         try:
             r = clients[i].get_object(Bucket=args.bucket, Key=args.key)
             body, digest = r["Body"], hashlib.md5()
+            if role == "stuck":
+                # Takes the head, then reads nothing until every other reader is done.
+                others_done.wait(timeout=300)
+                body.close()
+                out["seconds"] = time.monotonic() - started
+                results[i] = out
+                return
             limit = 1 << 20 if role == "hang-up" else None
             while True:
                 chunk = body.read(256 * 1024)
@@ -815,6 +826,10 @@ def fan_out(args):
             out["error"] = error_code(e)
         out["seconds"] = time.monotonic() - started
         results[i] = out
+        with others_lock:
+            others[0] += 1
+            if others[0] == len(roles) - args.stuck:
+                others_done.set()
 
     if args.pid:
         threading.Thread(target=sample, daemon=True).start()
@@ -1018,6 +1033,7 @@ def main():
     p.add_argument("--outsiders", type=int, default=0, help="fan-out: readers signing with the cluster's list-only key")
     p.add_argument("--hang-ups", type=int, default=0, help="fan-out: readers that read 1 MiB and close")
     p.add_argument("--late", type=int, default=0, help="fan-out: readers that start --stagger seconds later")
+    p.add_argument("--stuck", type=int, default=0, help="fan-out: readers that take the head and read nothing until the rest are done")
     p.add_argument("--stagger", type=float, default=0.5, help="fan-out: how much later the late readers start")
     p.add_argument("--fresh-every", type=int, default=0, help="load: a new client (new connections) every N requests")
     args = p.parse_args()

@@ -129,8 +129,13 @@ final class Flight {
             }
         }
         var batch: [ByteBuffer] = []
-        var index = pieces.startIndex
-        var offset = ringStart
+        // Readers are usually near the end of the ring: find their piece from there.
+        var index = pieces.endIndex
+        var offset = ringEnd
+        while index != pieces.startIndex, offset > reader.sent {
+            index = pieces.index(before: index)
+            offset -= pieces[index].readableBytes
+        }
         while reader.sent < ringEnd, reader.inFlight < Self.window, index != pieces.endIndex {
             let piece = pieces[index]
             let end = offset + piece.readableBytes
@@ -235,7 +240,11 @@ final class Flight {
         outcome = message
         closeToJoiners()
         fetch = nil
-        // Readers on trial still find the whole response in the ring once they pass.
+        // Readers on trial still find the whole response in the ring once they pass; when the
+        // fetch failed, they try on their own.
+        if case .end = message {} else {
+            for (id, reader) in readers where reader.onTrial { detach(id) }
+        }
         pumpAll()
         endIfDone()
     }

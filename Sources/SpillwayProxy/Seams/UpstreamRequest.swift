@@ -22,14 +22,12 @@ struct PassThroughRequest: UpstreamRequest {
     /// with the flight's ETag (`206` lets it in; `412` says the object changed).
     var trialETag: ByteBuffer?
 
+    /// What an attempt asks for: a follower's trial asks for the first byte of the object with
+    /// the flight's ETag, which is a resume from 0 of a one-byte object.
+    func kind(for kind: AttemptKind) -> AttemptKind { trialETag != nil ? .resume(offset: 0, total: 1) : kind }
+
     func head(for kind: AttemptKind, allocator: ByteBufferAllocator) -> ByteBuffer {
-        if var trial = trialETag {
-            var edit = HeadEdit()
-            edit.add("Range", "bytes=0-0")
-            edit.add("If-Match", &trial)
-            return edit.applied(to: forwarded, allocator: allocator)
-        }
-        guard case .resume(let offset, let total) = kind, var etag else { return forwarded }
+        guard case .resume(let offset, let total) = self.kind(for: kind), var etag = trialETag ?? etag else { return forwarded }
         var edit = HeadEdit()
         edit.add("Range", "bytes=\(offset)-\(total - 1)")
         edit.add("If-Match", &etag)
