@@ -14,9 +14,9 @@ import Synchronization
 /// is bounded per download, and by `split_memory` across them: parts past the first need a share
 /// of it. Parallelism starts at two and grows by one each time the client is waiting for bytes
 /// that have not come, so a client slower than one connection never costs more than two.
-/// A part that fails or stalls is fetched again from where it stopped (on the node the balancer
-/// picks, which ejection and the retry budget govern as for any request); a part answered with
-/// anything but the exact range (`412`: the object changed) cuts the client connection.
+/// A part that fails or stalls is fetched again from where it stopped, when the recovery planner
+/// says so (the pool's `max_resumes` per part and its retry budget), on the node the balancer picks;
+/// a part answered with anything but the exact range (`412`: the object changed) cuts the client.
 ///
 /// Loop-confined to the client's loop; parts are fetches run by `ExchangeRunner`s of their own.
 final class SplitTransfer {
@@ -47,8 +47,6 @@ final class SplitTransfer {
     private var nextOffset = 0
     private var parallel: Int
     private var over = false
-    /// A part is fetched again at most this many times before the download is given up.
-    static let maxTries = 3
 
     init(runner: ExchangeRunner, total: Int, etag: ByteBuffer, config: SplitConfig) {
         self.runner = runner
@@ -115,8 +113,15 @@ final class SplitTransfer {
         if complete && part.received == part.length {
             part.done = true
             deliver()
-        } else if part.tries < Self.maxTries {
-            launch(part)  // from where it stopped
+            return
+        }
+        // The planner decides, as for any download cut mid-body: within the pool's resumes and
+        // its retry budget, the part is fetched again from where it stopped.
+        let now = runner.now
+        let cut = RecoveryPlanner.Situation.cutMidBody(sent: part.received, total: part.length, resumes: part.tries - 1, resumable: true)
+        let traits = RecoveryPlanner.Traits(idempotent: true, isRead: true, canResend: true, responseCommitted: true)
+        if runner.context.pools[0].plan(cut, traits: traits, at: Moment(now), unit: worker.random()) == .resume {
+            launch(part)
         } else {
             fail(status: nil)
         }
