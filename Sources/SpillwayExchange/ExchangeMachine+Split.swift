@@ -43,6 +43,13 @@ extension ExchangeMachine {
         return abort(note: .cutMidResponse(lastFailure ?? .malformedResponse))
     }
 
+    /// Before `start`: these nodes (a bit per node of the first pool) are not tried, as if they had
+    /// failed already (a part fetched again after its node failed goes to another).
+    public mutating func avoid(nodes: UInt64) {
+        guard stage.isCreated else { return }
+        tried |= nodes
+    }
+
     /// Whether the response goes on in parts now.
     public var isSplit: Bool {
         if case .responding(let r) = stage, case .split = r.source { return true }

@@ -63,6 +63,19 @@ struct ExchangeSplitTests {
         }
     }
 
+    @Test func aPartFetchedAgainAvoidsTheNodeItFailedOn() {
+        var m = ExchangeMachine(plan: ExchangePlan(), at: t0)
+        m.avoid(nodes: 0b10)
+        let go = m.start(.admitted(pacesReads: false, pacesWrites: false), limited: false, at: t0)
+        #expect(go.upstream == .acquire(a0, .first, cursor: 0, excluding: 0b10, mayQueue: false))
+        m.avoid(nodes: 0b100)
+        _ = m.acquired(.node(cursor: 0, node: 0), at: t0)
+        _ = m.connected(a0, reused: false, at: t0)
+        _ = m.attemptFailed(a0, .closedByNode, at: t0)
+        #expect(m.planned(.retry(after: .zero), at: t0).upstream == .acquire(a1, .retry, cursor: 0, excluding: 0b11, mayQueue: false),
+                "only before the start")
+    }
+
     @Test func aReaderDetachedFromItsFlightResumesExactlyWhereItsClientIs() {
         var m = ExchangeMachine(plan: ExchangePlan(wholeObjectGET: true), at: t0)
         let go = m.continueDetached(from: 300, total: 1000, at: t0)

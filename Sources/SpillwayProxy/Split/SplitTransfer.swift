@@ -15,7 +15,8 @@ import Synchronization
 /// of it. Parallelism starts at two and grows by one each time the client is waiting for bytes
 /// that have not come, so a client slower than one connection never costs more than two.
 /// A part that fails or stalls is fetched again from where it stopped, when the recovery planner
-/// says so (the pool's `max_resumes` per part and its retry budget), on the node the balancer picks;
+/// says so (the pool's `max_resumes` per part and its retry budget), on another node than the one
+/// it failed on (when the pool has one);
 /// a part answered with anything but the exact range (`412`: the object changed) cuts the client.
 ///
 /// Loop-confined to the client's loop; parts are fetches run by `ExchangeRunner`s of their own.
@@ -30,6 +31,8 @@ final class SplitTransfer {
         var tries = 0
         /// Bytes of the budget this part holds (0 for the one part a download may always have).
         var reserved = 0
+        /// The node its last fetch failed on, which the next one avoids (a bit per node).
+        var avoid: UInt64 = 0
 
         init(first: Int, last: Int) {
             self.first = first
@@ -89,6 +92,7 @@ final class SplitTransfer {
         edit.add("If-Match", &etag)
         let head = edit.applied(to: runner.context.forwardHead, allocator: worker.allocator)
         guard let fetch = runner.makeFetch(head: head, sink: PartSink(self, part), at: now) else { return fail(status: nil) }
+        fetch.machine.avoid(nodes: part.avoid)
         part.fetch = fetch
         worker.telemetry.countSplit(part.tries == 1 ? .parts : .partRetries, pool: pool)
         fetch.startFetch(at: now)
@@ -108,6 +112,11 @@ final class SplitTransfer {
     }
 
     func partEnded(_ part: Part, complete: Bool) {
+        // Fetched again, the part goes to another node than the one it just failed on, when the
+        // pool has another.
+        if let node = part.fetch?.machine.log.attempts.last?.node, runner.context.pools[0].backends.count > 1, node < 64 {
+            part.avoid = 1 << UInt64(node)
+        }
         part.fetch = nil
         guard !over else { return }
         if complete && part.received == part.length {
