@@ -91,6 +91,25 @@ def fan_out(target, path, readers, size):
     return {"last_s": time.monotonic() - start, "complete": complete, "peak_rss_mib": sampler.peak / MiB if target.pids else None}
 
 
+def parts_fan_out(target, path, readers, size, part=8 * MiB, parallel=10):
+    """`readers` clients at once, each reading the object as boto3's download_file does: ranged GETs
+    of 8 MiB parts, ten at a time, the last part open-ended (one curl per reader, `--parallel`)."""
+    url = f"http://127.0.0.1:{target.port}{path}"
+    start = time.monotonic()
+    procs = []
+    for _ in range(readers):
+        cmd = ["curl", "-s", "-Z", "--parallel-max", str(parallel)]
+        for i, first in enumerate(range(0, size, part)):
+            last = "" if first + part >= size else str(first + part - 1)
+            cmd += (["--next"] if i else []) + ["-s", "--max-time", "600", "-r", f"{first}-{last}", "-o", "/dev/null",
+                                                "-w", "%{size_download}\n", url]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+    with Sampler(target.pids) as sampler:
+        outs = [p.communicate()[0].split() for p in procs]
+    complete = sum(1 for o in outs if sum(int(x) for x in o) == size)
+    return {"last_s": time.monotonic() - start, "complete": complete, "peak_rss_mib": sampler.peak / MiB if target.pids else None}
+
+
 def one_stream(target, key, size):
     """One boto3 client with default settings: get_object, then read the body through."""
     script = f"""
@@ -141,7 +160,7 @@ def main():
     p.add_argument("--fan-out-rate", default="24m", help="fan-out: each node connection's rate (nginx limit_rate)")
     p.add_argument("--stream-size", type=int, default=2 * GiB)
     p.add_argument("--stream-rate", default="48m", help="one stream: each node connection's rate")
-    p.add_argument("--scenarios", default="fan-out,one-stream")
+    p.add_argument("--scenarios", default="fan-out,parts-fan-out,one-stream")
     args = parse(p)
     work, data, log = workspace("throughput")
     targets_order = ["direct", "spillway", "nginx", "haproxy"]
@@ -155,11 +174,13 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     try:
         for scenario in args.scenarios.split(","):
-            rate = args.fan_out_rate if scenario == "fan-out" else args.stream_rate
+            rate = args.stream_rate if scenario == "one-stream" else args.fan_out_rate
             node_ports = [free_port() for _ in range(3)]
             nodes = start_nodes(work, log, [(limited_node_conf(work, data, port, i, rate), port) for i, port in enumerate(node_ports)])
             services += nodes
-            if scenario == "fan-out":
+            if scenario == "parts-fan-out":
+                targets = proxies(args, work, log, node_ports, ["--coalesce"], nginx_cache_conf)
+            elif scenario == "fan-out":
                 targets = proxies(args, work, log, node_ports, ["--coalesce"], nginx_cache_conf)
                 both = free_port()
                 # Both on, as `--coalesce --split-above`: the one fetch is itself split over the nodes.
@@ -179,6 +200,10 @@ def main():
                         r = fan_out(t, "/bucket/fan-out.bin", args.readers, args.fan_out_size)
                         if name == "direct":
                             r["alone_s"] = fan_out(t, "/bucket/fan-out.bin", 1, args.fan_out_size)["last_s"]
+                    elif scenario == "parts-fan-out":
+                        r = parts_fan_out(t, "/bucket/fan-out.bin", args.readers, args.fan_out_size)
+                        if name == "direct":
+                            r["alone_s"] = parts_fan_out(t, "/bucket/fan-out.bin", 1, args.fan_out_size)["last_s"]
                     else:
                         r = one_stream(t, "stream.bin", args.stream_size)
                     r["storage_bytes"] = storage_bytes(work)
@@ -226,6 +251,19 @@ def report(results, args):
                   "| readers with the whole object | " + " | ".join(str(rows[t]["complete"]) for t in order) + " |",
                   "| gateway peak RSS MiB | " + " | ".join(fmt(rows[t]["peak_rss_mib"], 1) for t in order) + " |", ""]
     order = ["direct", "spillway", "nginx", "haproxy"]
+    if "parts-fan-out" in results:
+        rows = {t: results["parts-fan-out"][t][0] for t in order}
+        alone = rows["direct"].get("alone_s")
+        size = args.fan_out_size
+        lines += [f"**Fan-out in parts**: {args.readers} clients read one {size // MiB} MiB object at once as boto3's `download_file` does "
+                  f"(ranged GETs of 8 MiB parts, ten at a time); each node connection is served at {rate_text(args.fan_out_rate)}. "
+                  f"One reader alone, straight from storage: {fmt(alone)} s.", "",
+                  "| | direct | Spillway --coalesce | NGINX proxy_cache_lock | HAProxy |", "|---|---|---|---|---|",
+                  "| storage served (× the object) | " + " | ".join(fmt(rows[t]["storage_bytes"] / size) for t in order) + " |",
+                  "| last reader done, s | " + " | ".join(fmt(rows[t]["last_s"]) for t in order) + " |",
+                  "| last reader ÷ one reader alone direct | " + " | ".join(fmt(rows[t]["last_s"] / alone) if alone else "–" for t in order) + " |",
+                  "| readers with the whole object | " + " | ".join(str(rows[t]["complete"]) for t in order) + " |",
+                  "| gateway peak RSS MiB | " + " | ".join(fmt(rows[t]["peak_rss_mib"], 1) for t in order) + " |", ""]
     if "one-stream" in results:
         r = results["one-stream"]
         med = {t: median([x.get("mib_s") for x in r[t]]) for t in order}
@@ -255,6 +293,9 @@ def chart(results, path):
         both = order + ["spillway+split"]
         panels.append(("Fan-out: last reader done (s, lower is better)", [f[t][0]["last_s"] for t in both], both))
         panels.append(("Fan-out: storage bytes (GiB, lower is better)", [f[t][0]["storage_bytes"] / GiB for t in both], both))
+    if "parts-fan-out" in results:
+        f = results["parts-fan-out"]
+        panels.append(("Fan-out in 8 MiB parts: last reader done (s)", [f[t][0]["last_s"] for t in order], order))
     if "one-stream" in results:
         s = results["one-stream"]
         panels.append(("One boto3 stream (MiB/s, higher is better)", [median([x.get("mib_s") for x in s[t]]) or 0 for t in order], order))

@@ -320,7 +320,7 @@ public struct RouteConfig: Sendable, Equatable {
 public struct CoalesceConfig: Sendable, Equatable {
     /// Bytes of a flight kept for its readers (`routes[].coalesce.ring`).
     public var ring: Int
-    /// Verified followers join without a one-byte read of their own (`routes[].coalesce.trust_verified`).
+    /// Verified followers join without a check of their own (`routes[].coalesce.trust_verified`).
     public var trustVerified: Bool
 
     public init(ring: Int = ConfigKeys.Route.coalesceRing.size, trustVerified: Bool = ConfigKeys.Route.coalesceTrustVerified.bool) {

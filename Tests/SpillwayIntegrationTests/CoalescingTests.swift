@@ -44,7 +44,8 @@ struct CoalescingTests {
         let cluster = try Cluster()
         let size = 24 << 20
         let md5 = try put(cluster, "fan-out", size: size)
-        // Quick mode: signatures are not verified, so each follower first reads one byte under its own.
+        // Quick mode: signatures are not verified, so each follower first tries its own request
+        // with `If-None-Match: <flight ETag>`, joining on storage's 304.
         let gateway = try Gateway(nodes: cluster.nodeURLs, extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
         try pace(cluster, bytesPerSecond: 24 << 20)
         let before = try served(cluster)
@@ -52,7 +53,7 @@ struct CoalescingTests {
         let after = try served(cluster)
         #expect(readers.count == 12)
         for reader in readers { #expect(reader["md5"].string == md5, "\(reader)") }
-        // One fetch of the object, and one byte for each follower's own check.
+        // One fetch of the object, and a bodiless 304 for each follower's own check.
         #expect(after.bytes - before.bytes <= size + size / 20, "storage sent \(after.bytes - before.bytes) bytes for 12 readers")
         #expect(after.gets - before.gets == 12)
         let metrics = try gateway.metrics()
@@ -80,6 +81,25 @@ struct CoalescingTests {
         for reader in readers { #expect(reader["md5"].string == md5, "\(reader)") }
         #expect(after.gets - before.gets == 1, "one GET reached storage for eight readers")
         #expect(after.bytes - before.bytes == size)
+    }
+
+    /// boto3's `download_file` reads an object as ranged GETs of 8 MiB parts (each with the ETag of
+    /// its HEAD in `If-Match`): readers of one object ask for the same ranges, and share each.
+    @Test func boto3DownloadsOfOneObjectShareEachPartsFetch() throws {
+        let cluster = try Cluster()
+        let size = 24 << 20
+        let md5 = try put(cluster, "parts", size: size)
+        let gateway = try Gateway(nodes: cluster.nodeURLs, extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
+        try pace(cluster, bytesPerSecond: 4 << 20)
+        let before = try served(cluster)
+        let readers = try fanOut(gateway, cluster, "parts", ["--count", "6", "--download"])
+        let after = try served(cluster)
+        #expect(readers.count == 6)
+        for reader in readers { #expect(reader["md5"].string == md5, "\(reader)") }
+        #expect(after.bytes - before.bytes <= size + size / 20, "storage sent \(after.bytes - before.bytes) bytes for 6 downloads")
+        let metrics = try gateway.metrics()
+        #expect(metrics.sum("spillway_coalesce_flights_total") == 3, "one flight per part")
+        #expect(metrics.sum("spillway_coalesce_followers_total") == 15)
     }
 
     @Test func aSlowReaderDetachesWhileTheFastOnesFinish() throws {
@@ -129,10 +149,32 @@ struct CoalescingTests {
         let new = try put(cluster, "replaced", size: size)
         let second = try boto("get", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "replaced", "--key", "shard.bin"])
         let firstResult = try first.result(timeout: 60)
-        // The flight's reader keeps the object it began; the newcomer's own one-byte check saw that
-        // the object changed (412) and it fetched the new one: no one gets a mix or a stale copy.
+        // The flight's reader keeps the object it began; the newcomer's own check was answered
+        // with the new object (not 304): no one gets a mix or a stale copy.
         #expect(firstResult["md5"].string == old, "\(firstResult)")
         #expect(second["md5"].string == new, "\(second)")
+    }
+
+    /// A conditional GET is never answered from a flight: with `If-None-Match` naming the object's
+    /// ETag storage says `304`, and a reader trusted to share must get that, not the body.
+    @Test func aConditionalGetIsAnsweredByStorageNotByAFlight() throws {
+        let cluster = try Cluster()
+        let size = 16 << 20
+        // A single-part upload's ETag is its MD5.
+        let etag = "\"\(try put(cluster, "conditional", size: size))\""
+        let gateway = try Gateway(config: config(cluster, coalesce: "{ enabled: true, trust_verified: true }", extra: """
+            auth:
+              verify_signatures: true
+              credentials: { \(cluster.accessKey): "\(cluster.secretKey)" }
+            """))
+        try pace(cluster, bytesPerSecond: 8 << 20)
+        let first = try BackgroundClient(
+            "slow-get", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "conditional", "--key", "shard.bin", "--rate", "\(64 << 20)"])
+        try first.waitFor("receiving")
+        let conditional = try boto(
+            "get", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "conditional", "--key", "shard.bin", "--if-none-match", etag])
+        #expect(conditional["status"].int == 304, "\(conditional)")
+        #expect(try first.result(timeout: 60)["complete"].bool == true)
     }
 
     @Test func aReaderWhoseKeyMayNotReadTheObjectGetsNoBytesOfIt() throws {

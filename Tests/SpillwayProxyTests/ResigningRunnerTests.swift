@@ -64,6 +64,28 @@ struct ResigningRunnerTests {
         return nil
     }
 
+    @Test func aCoalescedFollowersCheckIsSignedForThePoolAndMadeConditional() throws {
+        let h = try RunnerHarness(Self.auth + "\n" + FlightRunnerTests.route, pool: """
+            credentials: { access_key_id: POOLKEY, secret_access_key: pool-secret }
+            signing: { region: eu-west-1 }
+            """, nodes: 2)
+        let get = { Self.signed("GET", "/b/k", [], payload: SigV4.emptyPayloadHash) }
+        try h.send(get())
+        #expect(try Self.verifies(h.nodeReceived(0), Self.pool))
+        try h.nodeSends(0, FlightRunnerTests.head + "hello")
+        h.loop.run()
+        #expect(try h.received() == FlightRunnerTests.head + "hello")
+        let follower = try h.addClient()
+        try follower.writeInbound(ByteBuffer(string: get()))
+        h.loop.run()
+        let check = try h.nodeReceived(1)
+        #expect(try Self.verifies(check, Self.pool), "signed for the pool afresh")
+        #expect(Self.fieldValue("If-None-Match", in: check) == "\"v1\"")
+        try h.nodeSends(1, FlightRunnerTests.notModified)
+        h.loop.run()
+        #expect(try h.received(on: follower) == FlightRunnerTests.head + "hello")
+    }
+
     @Test func everyAttemptIsSignedAfreshForThePoolAndTheDeclaredHashIsKept() throws {
         let h = try Self.harness()
         let body = "hello"

@@ -16,6 +16,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -365,10 +366,12 @@ def unsigned_trailer(args):
 
 
 def get(args):
-    """One GET of --key; its status and body's MD5, or its S3 error (nothing is created)."""
+    """One GET of --key (with --if-none-match, conditional on it); its status and body's MD5, or
+    its S3 error (nothing is created)."""
     s3 = client(args)
+    extra = {"IfNoneMatch": args.if_none_match} if args.if_none_match else {}
     try:
-        body = s3.get_object(Bucket=args.bucket, Key=args.key)["Body"].read()
+        body = s3.get_object(Bucket=args.bucket, Key=args.key, **extra)["Body"].read()
         return {"status": 200, "md5": md5(body), "size": len(body)}
     except ClientError as e:
         meta = e.response.get("ResponseMetadata", {})
@@ -766,8 +769,10 @@ def many_gets(args):
 def fan_out(args):
     """--count readers GET --key at once, each on its own client (its own connections). Of them,
     --slow read at --rate bytes/s, --outsiders sign with the cluster's list-only key, --hang-ups
-    read 1 MiB and close, and --late start --stagger seconds after the rest. Reports each reader's
-    md5, bytes and error, and with --pid the gateway's peak RSS while they read."""
+    read 1 MiB and close, and --late start --stagger seconds after the rest. With --download each
+    reader is boto3's own download_file (a HEAD, then ranged GETs of 8 MiB parts with If-Match,
+    ten at a time). Reports each reader's md5, bytes
+    and error, and with --pid the gateway's peak RSS while they read."""
     import threading
 
     roles = (["slow"] * args.slow + ["outsider"] * args.outsiders + ["hang-up"] * args.hang_ups + ["late"] * args.late
@@ -796,6 +801,17 @@ def fan_out(args):
         if role == "late":
             time.sleep(args.stagger)
         out = {"role": role, "bytes": 0}
+        if args.download:
+            try:
+                with tempfile.NamedTemporaryFile() as f:
+                    clients[i].download_file(args.bucket, args.key, f.name)
+                    data = open(f.name, "rb").read()
+                out.update(md5=md5(data), bytes=len(data))
+            except Exception as e:  # noqa: BLE001
+                out["error"] = error_code(e)
+            out["seconds"] = time.monotonic() - started
+            results[i] = out
+            return
         try:
             r = clients[i].get_object(Bucket=args.bucket, Key=args.key)
             body, digest = r["Body"], hashlib.md5()
@@ -1034,6 +1050,8 @@ def main():
     p.add_argument("--hang-ups", type=int, default=0, help="fan-out: readers that read 1 MiB and close")
     p.add_argument("--late", type=int, default=0, help="fan-out: readers that start --stagger seconds later")
     p.add_argument("--stuck", type=int, default=0, help="fan-out: readers that take the head and read nothing until the rest are done")
+    p.add_argument("--download", action="store_true", help="fan-out: each reader is boto3's download_file")
+    p.add_argument("--if-none-match", help="get: make the GET conditional on this ETag")
     p.add_argument("--stagger", type=float, default=0.5, help="fan-out: how much later the late readers start")
     p.add_argument("--fresh-every", type=int, default=0, help="load: a new client (new connections) every N requests")
     args = p.parse_args()

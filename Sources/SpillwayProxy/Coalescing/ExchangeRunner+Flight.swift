@@ -9,19 +9,18 @@ final class FlightRead {
     enum Phase: Equatable {
         /// Asked to join; the flight's answer is on its way.
         case waiting
-        /// Trying the flight's ETag with a one-byte read under its own signature.
+        /// Sending its own request with `If-None-Match: <flight ETag>`: a `304` lets it in.
         case probing
         /// Being sent the flight's response.
         case reading
         case done
     }
 
-    enum Trial { case passed, changed }
-
     let flight: FlightHandle
     let readerID: UInt64
     var phase: Phase
-    var trial: Trial?
+    /// Storage answered the trial `304`: the reader is let in once the trial's exchange ends.
+    var passedTrial = false
     /// The flight let this reader go while its trial was out: once the trial ends, it fetches alone.
     var dismissed = false
     var headWritten = false
@@ -71,7 +70,9 @@ extension ExchangeRunner {
         let onTrial = key.sharing == .probed
         let board = worker.flights
         if let open = board.open(key) { return join(open, me, onTrial: onTrial) }
-        let ring = context.route.coalesce?.ring ?? 0
+        // A range's answer is held whole (with room for an error's body), not a whole ring's worth.
+        let routeRing = context.route.coalesce?.ring ?? 0
+        let ring = key.range?.length.map { min(routeRing, max($0 + 1, 64 << 10)) } ?? routeRing
         let worker = self.worker
         var made: Flight?
         switch board.register(key, ring: ring, limit: worker.state.load().snapshot.config.coalesceMemory, make: { id in
@@ -220,32 +221,31 @@ extension ExchangeRunner {
         return true
     }
 
-    /// While a follower tries the flight's ETag with its own signature: a `206` lets it in, a `412`
-    /// means the object changed (it fetches alone), and any other answer is the follower's own
-    /// answer and goes to its client. True when the action was the trial's and is done.
+    /// While a follower tries the flight's ETag with its own request: a `304` (storage let it read,
+    /// and the object is the flight's) lets it in; any other answer is the follower's own (a
+    /// refusal, or the object that replaced the flight's) and goes to its client as it comes. True
+    /// when the action was the trial's and is done.
     func trialTakes(_ action: ClientAction, _ read: FlightRead, response: (ResponseHead, ByteBuffer)?, at now: NIODeadline) -> Bool {
         switch action {
         case .writeHead:
-            switch response?.0.status {
-            case 206: read.trial = .passed
-            case 412, 416: read.trial = .changed
-            default:
+            guard response?.0.status == 304 else {
                 read.leave()
                 flightRead = nil
                 return false
             }
+            read.passedTrial = true
             return true
         case .deliver, .hold, .sendContinue, .forwardInterim, .resumeReads, .none:
-            return read.trial != nil
+            return read.passedTrial
         case .end, .releaseHeld:
-            guard let trial = read.trial else { return false }
+            guard read.passedTrial else { return false }
             // The trial is over; the request starts again, from the flight or alone.
             machine = ExchangeMachine(plan: context.plan(), at: Moment(now))
             upstream.trialETag = nil
             pendingHead = nil
-            if trial == .passed && !read.dismissed {
+            read.passedTrial = false
+            if !read.dismissed {
                 read.phase = .reading
-                read.trial = nil
                 let id = read.readerID
                 read.flight.send { $0.trialPassed(id) }
             } else {

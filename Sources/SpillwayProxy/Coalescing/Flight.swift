@@ -35,6 +35,7 @@ final class Flight {
     static let window = 1 << 20
     var fetch: ExchangeRunner?
     private(set) var readers: [UInt64: Reader] = [:]
+    private var leaderID: UInt64?
     private var pieces = CircularBuffer<ByteBuffer>(initialCapacity: 16)
     /// The body offset of the first byte in the ring, and one past its last.
     private var ringStart = 0
@@ -64,10 +65,11 @@ final class Flight {
     /// The request that started the flight reads from it from the start.
     func addLeader(_ reader: FlightReaderHandle) {
         readers[reader.id] = Reader(handle: reader, onTrial: false)
+        leaderID = reader.id
     }
 
     /// A request wants to read. Verified readers share at once; `probed` ones are let in after a
-    /// one-byte read of the flight's ETag under their own signature.
+    /// `304` to their own request with `If-None-Match: <flight ETag>`.
     func join(_ reader: FlightReaderHandle, onTrial: Bool) {
         guard open, ringStart == 0, outcome == nil else { return reader.send(.refused) }
         readers[reader.id] = Reader(handle: reader, onTrial: onTrial)
@@ -83,7 +85,7 @@ final class Flight {
         }
     }
 
-    /// The reader's own one-byte read matched the flight's ETag.
+    /// Storage answered the reader's own request `304`: the object is the flight's, and theirs to read.
     func trialPassed(_ id: UInt64) {
         guard readers[id] != nil else { return }
         readers[id]!.onTrial = false
@@ -185,7 +187,7 @@ final class Flight {
     /// The ring is full behind its slowest readers while another waits for more. A reader that is
     /// only a moment behind (a client's scheduling jitter) gets `detachGrace` to catch up, which
     /// costs the others that pause once; one still pinning the ring then goes on alone. Readers on
-    /// trial are never the ones let go: the fetch waits for their one-byte reads (bounded by the
+    /// trial are never the ones let go: the fetch waits for their checks (bounded by the
     /// route's first-byte timeout), or every follower would miss a fast flight.
     private func detachLaggards() {
         let now = worker.eventLoop.now
@@ -269,12 +271,16 @@ extension Flight: ResponseSink, RequestSource {
     func writeHead(_ bytes: ByteBuffer) {
         guard let fetch else { return }
         let status = fetch.machine.log.status
-        // Followers on trial read the first byte with the ETag, so an empty object takes none.
-        if let total = fetch.machine.resumableLength, total > 0, let etag = fetch.upstream.etag {
-            self.etag = etag
-            head = .head(bytes, status: status, resumable: (total, etag), node: fetch.machine.streamingTarget)
-        } else {
-            head = .head(bytes, status: status, resumable: nil, node: fetch.machine.streamingTarget)
+        // Followers may share a whole object's answer only if it can be resumed (a reader let go
+        // must go on alone), and a range's only if it is the range (a `206`) and the ring holds it
+        // whole. Followers of a range that does not fit go their own way before its first byte.
+        let total = fetch.machine.resumableLength
+        let fits = status == 206 && (fetch.fetchedLength ?? .max) < capacity
+        if let etag = fetch.upstream.etag, key.range == nil ? total != nil : fits { self.etag = etag }
+        head = .head(bytes, status: status, resumable: total.flatMap { total in etag.map { (total, $0) } }, node: fetch.machine.streamingTarget)
+        if key.range != nil && !fits {
+            closeToJoiners()
+            for id in Array(readers.keys) where id != leaderID { detach(id) }
         }
         for (id, reader) in readers where reader.onTrial {
             if let etag { reader.handle.send(.probe(etag: etag)) } else { detach(id) }

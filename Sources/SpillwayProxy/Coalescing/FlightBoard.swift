@@ -85,7 +85,7 @@ enum FlightMessage: Sendable {
     case refused
     /// Joined, reading from the start.
     case accepted
-    /// Joined on trial: try the flight's ETag with a one-byte read under your own signature first.
+    /// Joined on trial: send your own request with `If-None-Match: <flight ETag>` first.
     case probe(etag: ByteBuffer)
     /// The response head, without hop-by-hop lines. `resumable`: the object's length and ETag when
     /// a reader that falls behind can continue on its own from where it is.

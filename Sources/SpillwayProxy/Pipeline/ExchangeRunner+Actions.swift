@@ -174,7 +174,8 @@ extension ExchangeRunner {
         if let resign, let decision = resign.decisions[target.cursor], let credentials = policy.credentials, let signing = policy.signing,
            let made = ResignedHead.make(
                resign.source, forwarded: context.forwardHead, decision: decision, credentials: credentials, signing: signing,
-               authority: link.backend.authority, kind: upstream.kind(for: target.kind), etag: upstream.trialETag ?? upstream.etag,
+               authority: link.backend.authority, kind: target.kind, etag: upstream.etag,
+               trialETag: upstream.trialETag,
                unixSeconds: WallClock.millis() / 1000,
                keys: &worker.signingKeys, allocator: sink.allocator)
         {

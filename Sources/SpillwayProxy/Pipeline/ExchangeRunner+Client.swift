@@ -67,9 +67,11 @@ extension ExchangeRunner {
     /// The response head, without the node's hop-by-hop lines (and its `Transfer-Encoding` when the
     /// body is re-framed for an HTTP/1.0 client), kept to go out with the first body bytes.
     private func writeHead(_ head: ResponseHead, _ bytes: ByteBuffer, close: Bool, dechunk: Bool) {
-        if head.status == 200, machine.plan.wholeObjectGET, let etag = head.etag {
+        // The ETag a resume, a split download's parts or a flight's followers hold the object to.
+        if head.status == 200 && machine.plan.wholeObjectGET || head.status == 206 && isFetch, let etag = head.etag {
             upstream.etag = bytes.getSlice(at: bytes.readerIndex + etag.lowerBound, length: etag.count)
         }
+        if isFetch { fetchedLength = head.contentLength }
         sniffsErrorCode = head.status >= 400 && !machine.plan.isHEAD
         var drop = head.dropLines
         if dechunk, let line = head.transferEncodingLine {

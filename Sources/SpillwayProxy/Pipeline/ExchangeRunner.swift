@@ -49,6 +49,8 @@ final class ExchangeRunner {
     var verdict = ExchangeVerdict.admitted(pacesReads: false, pacesWrites: false)
     /// This exchange is a flight's fetch: its readers are the requests, so it records none itself.
     let isFetch: Bool
+    /// A fetch's response `Content-Length`: whether a flight of a range can hold its answer whole.
+    var fetchedLength: Int?
     var recorded = false
     lazy var requestID = worker.nextRequestID()
 
@@ -296,8 +298,8 @@ final class ExchangeRunner {
 
     /// Reports the request to metrics, status counters, the access log and the trace, exactly once.
     func record(at now: NIODeadline) {
-        // A follower's one-byte trial is not the request; what follows it is.
-        if let read = flightRead, read.phase == .probing, read.trial != nil { return }
+        // A follower's passed trial is not the request; what follows it is.
+        if let read = flightRead, read.phase == .probing, read.passedTrial { return }
         record(machine.log, at: now)
     }
 

@@ -21,7 +21,7 @@ enum ResignedHead {
 
     static func make(
         _ source: ResignSource, forwarded: ByteBuffer, decision: PayloadPlan.Decision, credentials: PoolCredentials, signing: SigningConfig,
-        authority: String, kind: AttemptKind, etag: ByteBuffer?, unixSeconds: Int64, keys: inout SigningKeyCache, allocator: ByteBufferAllocator
+        authority: String, kind: AttemptKind, etag: ByteBuffer?, trialETag: ByteBuffer? = nil, unixSeconds: Int64, keys: inout SigningKeyCache, allocator: ByteBufferAllocator
     ) -> (head: ByteBuffer, signed: SigV4Signer.Signed)? {
         guard let secret = credentials.resolvedSecret else { return nil }
         let decoded = decision.body == .decoded
@@ -70,6 +70,11 @@ enum ResignedHead {
         if case .resume(let offset, let total) = kind, var etag {
             added.writeString("Range: bytes=\(offset)-\(total - 1)\r\nIf-Match: ")
             added.writeBuffer(&etag)
+            added.writeString("\r\n")
+        }
+        if var trialETag {
+            added.writeString("If-None-Match: ")
+            added.writeBuffer(&trialETag)
             added.writeString("\r\n")
         }
         let signedNames = index.keys.filter { $0.hasPrefix("x-amz-") || $0 == "host" || $0 == "content-type" || $0 == "content-md5" }

@@ -18,19 +18,19 @@ struct PassThroughRequest: UpstreamRequest {
     let forwarded: ByteBuffer
     /// The ETag of the response being resumed (quotes included), once a response is resumable.
     var etag: ByteBuffer?
-    /// A follower trying a coalesced flight under its own signature: the first byte of the object
-    /// with the flight's ETag (`206` lets it in; `412` says the object changed).
+    /// A follower trying a coalesced flight under its own signature: its request as it sent it,
+    /// made conditional on not being the flight's object (`304` lets it in; anything else is its
+    /// own answer). `If-None-Match` is not among the fields a client signs, so adding it keeps the
+    /// client's signature valid, whatever else (a `Range`) that covers.
     var trialETag: ByteBuffer?
 
-    /// What an attempt asks for: a follower's trial asks for the first byte of the object with
-    /// the flight's ETag, which is a resume from 0 of a one-byte object.
-    func kind(for kind: AttemptKind) -> AttemptKind { trialETag != nil ? .resume(offset: 0, total: 1) : kind }
-
     func head(for kind: AttemptKind, allocator: ByteBufferAllocator) -> ByteBuffer {
-        guard case .resume(let offset, let total) = self.kind(for: kind), var etag = trialETag ?? etag else { return forwarded }
         var edit = HeadEdit()
-        edit.add("Range", "bytes=\(offset)-\(total - 1)")
-        edit.add("If-Match", &etag)
+        if case .resume(let offset, let total) = kind, var etag {
+            edit.add("Range", "bytes=\(offset)-\(total - 1)")
+            edit.add("If-Match", &etag)
+        }
+        if var trial = trialETag { edit.add("If-None-Match", &trial) }
         return edit.applied(to: forwarded, allocator: allocator)
     }
 }
