@@ -158,8 +158,12 @@ class Service:
 USER = "user root;" if os.geteuid() == 0 else ""
 
 
-def node_conf(work, data, port, index):
-    """An NGINX storage node: serves /bucket/key from one shared directory; PUT lands there via dav."""
+def node_conf(work, data, port, index, rate=None):
+    """An NGINX storage node: serves /bucket/key from one shared directory; PUT lands there via dav.
+    With `rate` (NGINX's `limit_rate` spelling, `24m`), each connection is served at that rate and
+    the body bytes of every response are logged to node{index}.bytes."""
+    logging = (f"log_format sent '$body_bytes_sent';\n  access_log {work}/node{index}.bytes sent;" if rate else "access_log off;")
+    pace = f"\n    limit_rate {rate};" if rate else ""
     return f"""
 {USER}
 worker_processes 1;
@@ -168,7 +172,7 @@ pid {work}/node{index}.pid;
 error_log {work}/node{index}.err warn;
 events {{ worker_connections 16384; }}
 http {{
-  access_log off;
+  {logging}
   sendfile on; tcp_nopush on; tcp_nodelay on;
   keepalive_requests 100000000; keepalive_timeout 300s;
   client_body_temp_path {data}/.tmp{index};
@@ -176,7 +180,7 @@ http {{
   default_type application/octet-stream;
   server {{
     listen 127.0.0.1:{port} backlog=8192;
-    root {data};
+    root {data};{pace}
     location /bucket/put/ {{ dav_methods PUT DELETE; create_full_put_path on; }}
   }}
 }}

@@ -8,7 +8,9 @@ storage served are counted, not estimated.
 
 1. Fan-out: --readers clients (curl, each its own connection) GET the same object at once. NGINX
    uses proxy_cache with proxy_cache_lock (its best configuration for this); Spillway --coalesce.
-2. One stream: one boto3 client (default settings: get_object, then read the body) reads a large
+2. Fan-out in parts: the same, each client reading the object as boto3's download_file does
+   (ranged GETs of 8 MiB parts, ten at a time): Spillway shares each part.
+3. One stream: one boto3 client (default settings: get_object, then read the body) reads a large
    object. Spillway --split-above fetches it as ranged parts from the three nodes."""
 import glob
 import json
@@ -18,39 +20,15 @@ import sys
 import time
 
 from bench import (GiB, MiB, ROOT, USER, Direct, Sampler, Service, arguments, fmt, free_port, haproxy_conf, median,
-                   nginx_proxy_conf, parse, start_nodes, workspace)
-
-
-def limited_node_conf(work, data, port, index, rate):
-    """An NGINX storage node that serves each connection at `rate` bytes a second, and logs the
-    body bytes of every response."""
-    return f"""
-{USER}
-worker_processes 1;
-daemon off;
-pid {work}/node{index}.pid;
-error_log {work}/node{index}.err warn;
-events {{ worker_connections 16384; }}
-http {{
-  log_format sent '$body_bytes_sent';
-  access_log {work}/node{index}.bytes sent;
-  sendfile on; tcp_nopush on; tcp_nodelay on;
-  keepalive_requests 100000000; keepalive_timeout 300s;
-  default_type application/octet-stream;
-  server {{
-    listen 127.0.0.1:{port} backlog=8192;
-    root {data};
-    limit_rate {rate};
-  }}
-}}
-"""
+                   node_conf, nginx_proxy_conf, parse, start_nodes, workspace)
 
 
 def nginx_cache_conf(work, port, nodes):
     """NGINX in front of the nodes with proxy_cache and proxy_cache_lock: the first request for an
     object fills the cache, the others wait for it (then read it from the cache)."""
     text = two_workers(nginx_proxy_conf(work, port, nodes)).replace("nginx-proxy.pid", "nginx-cache.pid").replace("nginx-proxy.err", "nginx-cache.err")
-    cache = f"  proxy_cache_path {work}/cache levels=1:2 keys_zone=objects:16m max_size=8g inactive=1h use_temp_path=off;\n"
+    # A cache of its own per run (by port): a scenario never starts with another's object cached.
+    cache = f"  proxy_cache_path {work}/cache-{port} levels=1:2 keys_zone=objects:16m max_size=8g inactive=1h use_temp_path=off;\n"
     text = text.replace("  upstream nodes {", cache + "  upstream nodes {", 1)
     return text.replace("      proxy_buffering off;\n", """      proxy_buffering on;
       proxy_cache objects;
@@ -176,7 +154,7 @@ def main():
         for scenario in args.scenarios.split(","):
             rate = args.stream_rate if scenario == "one-stream" else args.fan_out_rate
             node_ports = [free_port() for _ in range(3)]
-            nodes = start_nodes(work, log, [(limited_node_conf(work, data, port, i, rate), port) for i, port in enumerate(node_ports)])
+            nodes = start_nodes(work, log, [(node_conf(work, data, port, i, rate=rate), port) for i, port in enumerate(node_ports)])
             services += nodes
             if scenario == "parts-fan-out":
                 targets = proxies(args, work, log, node_ports, ["--coalesce"], nginx_cache_conf)

@@ -118,7 +118,10 @@ def signed_script(work, name, port, workload, key, secret):
 
 
 def main():
-    args = B.parse(B.arguments())
+    p = B.arguments()
+    p.add_argument("--resign-only", action="store_true",
+                   help="only the re-signing rows (into resign.md/json): a quicker before/after of the signer")
+    args = B.parse(p)
     work, data, log = B.workspace("tls-bench")
     services = []
     pki = make_pki(work)
@@ -177,7 +180,7 @@ pools:
         results = {"tls": {w["name"]: {t: [] for t in tls} for w in WORKLOADS},
                    "resign": {w["name"]: {t: [] for t in resign} for w in WORKLOADS}}
         for rep in range(args.reps):
-            for group, targets in (("tls", tls), ("resign", resign)):
+            for group, targets in ((("resign", resign),) if args.resign_only else (("tls", tls), ("resign", resign))):
                 order = list(targets)
                 for w in WORKLOADS:
                     for t in order[rep % len(order):] + order[: rep % len(order)]:
@@ -185,18 +188,21 @@ pools:
                         results[group][w["name"]][t].append(r)
                         print(f"rep {rep + 1} {group:<6} {w['name']:<12} {t:<12} {r['rps']:>10,.0f} req/s {r['gbps']:>7.3f} GB/s "
                               f"cpu {r['cpu_s']:.2f} s errors {r['errors']}", flush=True)
-        shakes = {t: handshakes(tls[t], args.duration, 200_000) for t in ("spillway", "nginx", "haproxy")}
-        print(f"handshakes: {shakes}", flush=True)
-        idle = {t: B.median([idle_tls_rss(tls[t], pki["ca"], 500) for _ in range(2)]) for t in ("spillway", "nginx", "haproxy")}
-        print(f"RSS KiB per idle TLS connection: {idle}", flush=True)
+        shakes = idle = None
+        if not args.resign_only:
+            shakes = {t: handshakes(tls[t], args.duration, 200_000) for t in ("spillway", "nginx", "haproxy")}
+            print(f"handshakes: {shakes}", flush=True)
+            idle = {t: B.median([idle_tls_rss(tls[t], pki["ca"], 500) for _ in range(2)]) for t in ("spillway", "nginx", "haproxy")}
+            print(f"RSS KiB per idle TLS connection: {idle}", flush=True)
 
         meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "reps": args.reps, "seconds": args.duration,
                 "warmup": args.warmup, "command": "bench/tls.sh " + " ".join(sys.argv[3:])}
         table = report(results, shakes, idle, meta)
         os.makedirs(args.out, exist_ok=True)
-        with open(os.path.join(args.out, "tls.md"), "w") as f:
+        name = "resign" if args.resign_only else "tls"
+        with open(os.path.join(args.out, f"{name}.md"), "w") as f:
             f.write(table)
-        with open(os.path.join(args.out, "tls.json"), "w") as f:
+        with open(os.path.join(args.out, f"{name}.json"), "w") as f:
             json.dump({"meta": meta, "results": results, "handshakes": shakes, "idle_rss_kib": idle}, f, indent=1)
         print()
         print(table)
@@ -216,8 +222,19 @@ def report(results, shakes, idle, meta):
 
     tls_targets = ["direct", "spillway", "nginx", "haproxy"]
     lines = [f"TLS benchmark: {meta['date']}, {meta['cpus']} CPUs, {meta['reps']} interleaved repetitions of {meta['seconds']} s "
-             f"(after {meta['warmup']} s warm-up), medians, one worker each. Command: `{meta['command']}`", "",
-             "TLS on both sides (wrk over HTTPS to the proxy, the proxy over HTTPS to NGINX nodes; one ECDSA P-256 certificate; "
+             f"(after {meta['warmup']} s warm-up), medians, one worker each. Command: `{meta['command']}`", ""]
+    if shakes is not None:
+        lines += tls_section(results, shakes, idle, rows_for, tls_targets)
+    resign_targets = ["pass-through", "re-signed"]
+    lines += ["Re-signing (wrk sends SigV4-signed requests; Spillway verifies them, then passes them on, or re-signs them for a pool "
+              "with its own key; plain HTTP nodes):", "",
+              "| Workload | Figure | pass-through | re-signed | re-signed ÷ pass-through |", "|---|---|---|---|---|"]
+    lines += B.ratio_table(results["resign"], WORKLOADS, resign_targets, rows_for, [("re-signed", "pass-through")])
+    return "\n".join(lines) + "\n"
+
+
+def tls_section(results, shakes, idle, rows_for, tls_targets):
+    lines = ["TLS on both sides (wrk over HTTPS to the proxy, the proxy over HTTPS to NGINX nodes; one ECDSA P-256 certificate; "
              "each peer's TLS 1.3 defaults):", "",
              "| Workload | Figure | " + " | ".join(tls_targets) + " | Spillway ÷ direct | Spillway ÷ NGINX | Spillway ÷ HAProxy |",
              "|---|---|" + "---|" * len(tls_targets) + "---|---|---|"]
@@ -231,12 +248,7 @@ def report(results, shakes, idle, meta):
 
     row("full handshakes / s (hey, keep-alive off, 16 connections)", {t: shakes[t]["per_second"] for t in shakes})
     row("RSS KiB per idle TLS connection (500 open)", idle, 1)
-    resign_targets = ["pass-through", "re-signed"]
-    lines += ["", "Re-signing (wrk sends SigV4-signed requests; Spillway verifies them, then passes them on, or re-signs them for a pool "
-                  "with its own key; plain HTTP nodes):", "",
-              "| Workload | Figure | pass-through | re-signed | re-signed ÷ pass-through |", "|---|---|---|---|---|"]
-    lines += B.ratio_table(results["resign"], WORKLOADS, resign_targets, rows_for, [("re-signed", "pass-through")])
-    return "\n".join(lines) + "\n"
+    return lines + [""]
 
 
 if __name__ == "__main__":

@@ -7,18 +7,12 @@ import Testing
 @Suite("Coalescing identical GETs", .serialized)
 struct CoalescingTests {
     func config(_ cluster: Cluster, coalesce: String = "{ enabled: true }", extra: String = "") -> String {
-        """
-        listen: 127.0.0.1:0
-        admin: { listen: 127.0.0.1:0 }
-        pools:
-          - name: cluster
-            nodes: [\(cluster.nodeURLs.joined(separator: ", "))]
-            health: { preset: none }
-        routes:
-          - pool: cluster
-            coalesce: \(coalesce)
-        \(extra)
-        """
+        cluster.config("""
+            routes:
+              - pool: cluster
+                coalesce: \(coalesce)
+            \(extra)
+            """)
     }
 
     /// Object GETs the nodes answered, and the body bytes they sent, so far.

@@ -4,18 +4,7 @@ import Testing
 /// Storage protection through the gateway, with boto3 as the client.
 @Suite("Storage protection and QoS", .serialized)
 struct ProtectionTests {
-    func config(_ cluster: Cluster, _ extra: String, pool: String = "") -> String {
-        """
-        listen: 127.0.0.1:0
-        admin: { listen: 127.0.0.1:0 }
-        pools:
-          - name: cluster
-            nodes: [\(cluster.nodeURLs.joined(separator: ", "))]
-            health: { preset: none }
-        \(pool.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
-        \(extra)
-        """
-    }
+    func config(_ cluster: Cluster, _ extra: String, pool: String = "") -> String { cluster.config(pool: pool, extra) }
 
     @Test func aTenantOverItsRateGetsSlowDownAndBotoRetriesGetThrough() async throws {
         let cluster = try await SharedCluster.shared.get()

@@ -72,17 +72,11 @@ struct SplitDownloadTests {
         let size = 48 << 20
         let old = try put(cluster, "replaced", size: size)
         // Two parts of 4 MiB at a time: most parts are asked for after the replacement.
-        let gateway = try Gateway(config: """
-            listen: 127.0.0.1:0
-            admin: { listen: 127.0.0.1:0 }
-            pools:
-              - name: cluster
-                nodes: [\(cluster.nodeURLs.joined(separator: ", "))]
-                health: { preset: none }
+        let gateway = try Gateway(config: cluster.config("""
             routes:
               - pool: cluster
                 split: { above: 16MiB, part: 4MiB, parallel: 2 }
-            """)
+            """))
         try pace(cluster, bytesPerSecond: 4 << 20)
         let download = try BackgroundClient(
             "slow-get", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "replaced", "--key", "checkpoint.bin", "--rate", "\(1 << 30)"])

@@ -17,17 +17,25 @@ struct FlightRunnerTests {
     static let head = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nETag: \"v1\"\r\n\r\n"
     static let notModified = "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\n\r\n"
 
+    /// A leader's `request` in flight (its node has sent `answer`), and a second client that sent the
+    /// same request and is waiting on its trial: that client. What the leader and the nodes were
+    /// sent so far is left to read.
+    static func followerOfAFlight(_ h: RunnerHarness, _ request: String = get, answer: String = head + "hello") throws -> EmbeddedChannel {
+        try h.send(request)
+        try h.nodeSends(0, answer)
+        h.loop.run()
+        let follower = try h.addClient()
+        try follower.writeInbound(ByteBuffer(string: request))
+        h.loop.run()
+        return follower
+    }
+
     @Test func aFollowerChecksTheFlightsETagUnderItsOwnSignatureThenSharesTheFetch() throws {
         let h = try RunnerHarness(Self.route)
-        try h.send(Self.get)
+        let follower = try Self.followerOfAFlight(h)
         #expect(try h.nodeReceived(0) == Self.get)
-        try h.nodeSends(0, Self.head + "hello")
-        h.loop.run()
         #expect(try h.received() == Self.head + "hello")
         // The follower's own request, as it sent it, unless it is still the flight's object.
-        let follower = try h.addClient()
-        try follower.writeInbound(ByteBuffer(string: Self.get))
-        h.loop.run()
         #expect(try h.nodeReceived(1) == "GET /b/k HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"v1\"\r\n\r\n")
         try h.nodeSends(1, Self.notModified)
         h.loop.run()
@@ -41,13 +49,8 @@ struct FlightRunnerTests {
 
     @Test func aFollowerWhoseTrialStorageRefusesGetsStoragesAnswerAndNoBytes() throws {
         let h = try RunnerHarness(Self.route)
-        try h.send(Self.get)
-        try h.nodeSends(0, Self.head + "hello")
-        h.loop.run()
+        let follower = try Self.followerOfAFlight(h)
         #expect(try h.received() == Self.head + "hello")
-        let follower = try h.addClient()
-        try follower.writeInbound(ByteBuffer(string: Self.get))
-        h.loop.run()
         _ = try h.nodeReceived(1)
         let denied = "HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\n\r\n<Denied/>"
         try h.nodeSends(1, denied)
@@ -61,12 +64,7 @@ struct FlightRunnerTests {
 
     @Test func aReaderWhoseObjectChangedFetchesTheNewOneAlone() throws {
         let h = try RunnerHarness(Self.route)
-        try h.send(Self.get)
-        try h.nodeSends(0, Self.head + "hello")
-        h.loop.run()
-        let follower = try h.addClient()
-        try follower.writeInbound(ByteBuffer(string: Self.get))
-        h.loop.run()
+        let follower = try Self.followerOfAFlight(h)
         _ = try h.nodeReceived(1)
         // Not the flight's object any more: storage's answer to the follower's own request is the new one.
         let fresh = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nETag: \"v2\"\r\n\r\nnew"
@@ -79,14 +77,29 @@ struct FlightRunnerTests {
         #expect(try h.received().hasSuffix("hello" + "world"), "the flight's reader keeps the object it began")
     }
 
+    @Test func aFlightHeldWholeCanBeJoinedAfterItsFetchEndedWhileAReaderRemains() throws {
+        let h = try RunnerHarness(Self.route)
+        let first = try Self.followerOfAFlight(h)
+        try h.nodeSends(0, "world")
+        h.loop.run()
+        #expect(try h.received() == Self.head + "hello" + "world", "the leader is done")
+        // The first follower's check is still out, so the flight (all ten bytes in its ring) is
+        // still there: a reader arriving now joins it rather than fetching the object again.
+        let second = try h.addClient()
+        try second.writeInbound(ByteBuffer(string: Self.get))
+        h.loop.run()
+        let sent = try (0..<h.dialled).map { try h.nodeReceived($0) }
+        let checks = sent.indices.filter { sent[$0].contains("If-None-Match: \"v1\"") }
+        #expect(checks.count == 2 && sent.joined().components(separatedBy: "GET ").count == 4, "two checks, no second fetch: \(sent)")
+        for i in checks { try h.nodeSends(i, Self.notModified) }
+        h.loop.run()
+        #expect(try h.received(on: first) == Self.head + "hello" + "world")
+        #expect(try h.received(on: second) == Self.head + "hello" + "world")
+    }
+
     @Test func theLeaderHangingUpLeavesTheFetchToItsFollower() throws {
         let h = try RunnerHarness(Self.route)
-        try h.send(Self.get)
-        try h.nodeSends(0, Self.head + "hello")
-        h.loop.run()
-        let follower = try h.addClient()
-        try follower.writeInbound(ByteBuffer(string: Self.get))
-        h.loop.run()
+        let follower = try Self.followerOfAFlight(h)
         try h.nodeSends(1, Self.notModified)
         h.loop.run()
         _ = try h.received(on: follower)
@@ -102,14 +115,9 @@ struct FlightRunnerTests {
         let h = try RunnerHarness(Self.route)
         let ranged = "GET /b/k HTTP/1.1\r\nHost: h\r\nRange: bytes=2-6\r\nIf-Match: \"v1\"\r\n\r\n"
         let partial = "HTTP/1.1 206 Partial Content\r\nContent-Length: 5\r\nContent-Range: bytes 2-6/10\r\nETag: \"v1\"\r\n\r\n"
-        try h.send(ranged)
+        let follower = try Self.followerOfAFlight(h, ranged, answer: partial + "ll")
         #expect(try h.nodeReceived(0) == ranged)
-        try h.nodeSends(0, partial + "ll")
-        h.loop.run()
         #expect(try h.received() == partial + "ll")
-        let follower = try h.addClient()
-        try follower.writeInbound(ByteBuffer(string: ranged))
-        h.loop.run()
         // Its signed fields (the Range among them) go as they came; only the condition is added.
         #expect(try h.nodeReceived(1) == String(ranged.dropLast()) + "If-None-Match: \"v1\"\r\n\r\n")
         try h.nodeSends(1, Self.notModified)

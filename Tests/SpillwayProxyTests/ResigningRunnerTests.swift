@@ -18,8 +18,8 @@ struct ResigningRunnerTests {
           credentials: { CLIENTKEY: client-secret }
         """
 
-    static func harness(signing: String = "region: eu-west-1", nodes: Int = 2) throws -> RunnerHarness {
-        try RunnerHarness(auth, pool: """
+    static func harness(signing: String = "region: eu-west-1", nodes: Int = 2, routes: String = "") throws -> RunnerHarness {
+        try RunnerHarness(auth + "\n" + routes, pool: """
             credentials: { access_key_id: POOLKEY, secret_access_key: pool-secret }
             signing: { \(signing) }
             """, nodes: nodes)
@@ -65,19 +65,10 @@ struct ResigningRunnerTests {
     }
 
     @Test func aCoalescedFollowersCheckIsSignedForThePoolAndMadeConditional() throws {
-        let h = try RunnerHarness(Self.auth + "\n" + FlightRunnerTests.route, pool: """
-            credentials: { access_key_id: POOLKEY, secret_access_key: pool-secret }
-            signing: { region: eu-west-1 }
-            """, nodes: 2)
-        let get = { Self.signed("GET", "/b/k", [], payload: SigV4.emptyPayloadHash) }
-        try h.send(get())
+        let h = try Self.harness(routes: FlightRunnerTests.route)
+        let follower = try FlightRunnerTests.followerOfAFlight(h, Self.signed("GET", "/b/k", [], payload: SigV4.emptyPayloadHash))
         #expect(try Self.verifies(h.nodeReceived(0), Self.pool))
-        try h.nodeSends(0, FlightRunnerTests.head + "hello")
-        h.loop.run()
         #expect(try h.received() == FlightRunnerTests.head + "hello")
-        let follower = try h.addClient()
-        try follower.writeInbound(ByteBuffer(string: get()))
-        h.loop.run()
         let check = try h.nodeReceived(1)
         #expect(try Self.verifies(check, Self.pool), "signed for the pool afresh")
         #expect(Self.fieldValue("If-None-Match", in: check) == "\"v1\"")

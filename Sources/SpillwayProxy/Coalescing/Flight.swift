@@ -71,7 +71,7 @@ final class Flight {
     /// A request wants to read. Verified readers share at once; `probed` ones are let in after a
     /// `304` to their own request with `If-None-Match: <flight ETag>`.
     func join(_ reader: FlightReaderHandle, onTrial: Bool) {
-        guard open, ringStart == 0, outcome == nil else { return reader.send(.refused) }
+        guard open, ringStart == 0, outcome == nil || isWhole else { return reader.send(.refused) }
         readers[reader.id] = Reader(handle: reader, onTrial: onTrial)
         worker.telemetry.countCoalesce(.followers, pool: key.pool)
         if !onTrial {
@@ -237,10 +237,21 @@ final class Flight {
 
     // MARK: - The fetch's outcome
 
+    /// The fetch ended well with every byte of its answer still in the ring (an object or range no
+    /// larger than the ring) and its followers each check with storage: it can still be joined
+    /// while a reader is reading it. Readers of one part of a download drift apart (boto3's parts
+    /// come as each reader's connections free up), so most would miss a fetch that only lasted as
+    /// long as storage took to send it. Each joiner's own `304` still says the object is the same;
+    /// with `trust_verified` (no such check) a flight is closed when its fetch ends.
+    private var isWhole: Bool {
+        guard case .end = outcome, ringStart == 0, key.sharing == .probed else { return false }
+        return true
+    }
+
     private func ended(_ message: FlightMessage) {
         guard outcome == nil else { return }
         outcome = message
-        closeToJoiners()
+        if !isWhole { closeToJoiners() }
         fetch = nil
         // Readers on trial still find the whole response in the ring once they pass; when the
         // fetch failed, they try on their own.

@@ -41,21 +41,19 @@ enum ResignedHead {
         }
         let (drop, codings) = linesToDrop(forwarded, decoded: decoded)
 
-        // The fields the pool's signature covers: the client's, less those replaced, plus the pool's.
-        var index = source.headers
-        for name in replaced { index[name] = nil }
-        if decoded {
-            for name in decodedAway { index[name] = nil }
-            index["content-encoding"] = codings.map { [$0] }
-        }
-        let amzDate = SigV4Signer.amzDate(unixSeconds: unixSeconds)
+        // The fields the pool's signature covers: the client's that it signs and does not replace
+        // (`signs`), plus the pool's own, read from the verifier's index without copying it.
+        var fields: [(name: String, values: [[UInt8]])] = []
+        fields.reserveCapacity(8)
+        for (name, values) in source.headers where signs(name, decoded: decoded) { fields.append((name, values)) }
+        let amzDate = SigV4Signer.amzDate(unixSeconds: unixSeconds, keys: &keys)
         var added = allocator.buffer(capacity: 512)
         func add(_ name: String, _ lower: String, _ value: String) {
             added.writeString(name)
             added.writeString(": ")
             added.writeString(value)
             added.writeString("\r\n")
-            index[lower] = [Array(value.utf8)]
+            if lower != "content-length" { fields.append((lower, [Array(value.utf8)])) }
         }
         add("Host", "host", host)
         add("X-Amz-Date", "x-amz-date", amzDate)
@@ -77,10 +75,10 @@ enum ResignedHead {
             added.writeBuffer(&trialETag)
             added.writeString("\r\n")
         }
-        let signedNames = index.keys.filter { $0.hasPrefix("x-amz-") || $0 == "host" || $0 == "content-type" || $0 == "content-md5" }
-        let request = SigningRequest(method: source.method, path: path, query: source.query, headers: index, authorization: nil)
+        fields.sort { $0.name < $1.name }
         let signed = SigV4Signer.sign(
-            request, signedHeaders: signedNames, payloadHash: decision.payloadHash,
+            method: source.method, path: path, query: source.query, names: fields.map(\.name), values: fields.map(\.values),
+            payloadHash: decision.payloadHash,
             credentials: .init(accessKeyID: credentials.accessKeyID, secretAccessKey: secret, sessionToken: credentials.resolvedSessionToken),
             region: signing.region, service: signing.service, amzDate: amzDate, keys: &keys)
         added.writeString("Authorization: ")
@@ -102,6 +100,17 @@ enum ResignedHead {
         }
         return (out, signed)
     }
+
+    /// A client field the pool's signature covers: the ones S3 wants signed (`x-amz-*`, `host`,
+    /// `content-type`, `content-md5`) that the re-signed head keeps. (`host` and the date, hash
+    /// and token are replaced: the pool's own are added and signed.)
+    private static func signs(_ name: String, decoded: Bool) -> Bool {
+        if replaced.contains(name) || decoded && decodedAway.contains(name) { return false }
+        if name.utf8.starts(with: amzPrefix) { return true }
+        return name == "content-type" || name == "content-md5"
+    }
+
+    private static let amzPrefix = Array("x-amz-".utf8)
 
     /// The lines of `head` the re-signed head does not carry (its request line first, then the
     /// fields replaced or made stale by decoding), in order; and for a decoded body, the

@@ -22,19 +22,60 @@ public enum SigV4 {
         hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
     }
 
-    public static func stringToSign(amzDate: String, scope: String, canonicalRequestHash: String) -> String {
-        "\(algorithm)\n\(amzDate)\n\(scope)\n\(canonicalRequestHash)"
+    /// A request's signature: the string to sign (`stringToSign`'s) hashed with a copy of
+    /// `authenticator`, an HMAC already keyed with the signing key (`SigningKeyCache.authenticator`),
+    /// so neither the key's pads nor the string are made again for each request.
+    public static func signature(amzDate: String, scope: String, canonicalRequest: [UInt8], authenticator: HMAC<SHA256>) -> String {
+        var amzDate = amzDate
+        var scope = scope
+        let hash = SHA256.hash(data: canonicalRequest)
+        let length = algorithmLine.count + amzDate.utf8.count + 1 + scope.utf8.count + 1 + 2 * SHA256.byteCount
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { out in
+            var i = 0
+            func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+                for b in bytes {
+                    out[i] = b
+                    i += 1
+                }
+            }
+            algorithmLine.withUnsafeBufferPointer(put)
+            amzDate.withUTF8(put)
+            out[i] = 10
+            i += 1
+            scope.withUTF8(put)
+            out[i] = 10
+            i += 1
+            hash.withUnsafeBytes { raw in
+                for b in raw {
+                    out[i] = hexDigit(b >> 4)
+                    out[i + 1] = hexDigit(b & 0xF)
+                    i += 2
+                }
+            }
+            var mac = authenticator
+            mac.update(data: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(out)[0..<i]))
+            return hex(mac.finalize())
+        }
     }
 
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0xF)])
+    private static let algorithmLine = Array("\(algorithm)\n".utf8)
+
+    /// Lower-case hex of a digest or a MAC, made in one allocation.
+    static func hex<D: Digest>(_ digest: D) -> String { digest.withUnsafeBytes(hex(raw:)) }
+
+    static func hex(_ mac: HashedAuthenticationCode<SHA256>) -> String { mac.withUnsafeBytes(hex(raw:)) }
+
+    private static func hex(raw: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: 2 * raw.count) { out in
+            for (i, b) in raw.enumerated() {
+                out[2 * i] = hexDigit(b >> 4)
+                out[2 * i + 1] = hexDigit(b & 0xF)
+            }
+            return 2 * raw.count
         }
-        return String(decoding: out, as: UTF8.self)
     }
+
+    @inline(__always) private static func hexDigit(_ n: UInt8) -> UInt8 { n < 10 ? 48 + n : 87 + n }
 
     /// Constant-time comparison, so a forger learns nothing from timing.
     static func equal(_ a: String, _ b: String) -> Bool {

@@ -42,16 +42,36 @@ public enum SigV4Signer {
         amzDate: String, keys: inout SigningKeyCache
     ) -> Signed {
         let names = signedHeaders.map { $0.lowercased() }.sorted()
-        let values = names.map { request.headers[$0] ?? [] }
+        return sign(
+            method: request.method, path: request.path, query: request.query, names: names, values: names.map { request.headers[$0] ?? [] },
+            payloadHash: payloadHash, credentials: credentials, region: region, service: service, amzDate: amzDate, keys: &keys)
+    }
+
+    /// The signature of a request whose signed fields are `names` (lower-case, sorted) with their
+    /// `values`, for callers that have them apart already (the gateway's re-signing, per attempt).
+    public static func sign(
+        method: [UInt8], path: [UInt8], query: [UInt8], names: [String], values: [[[UInt8]]], payloadHash: String, credentials: Credentials,
+        region: String, service: String, amzDate: String, keys: inout SigningKeyCache
+    ) -> Signed {
         let canonical = CanonicalRequest.build(
-            method: request.method, path: request.path, query: request.query, signedHeaders: names, headerValues: values,
-            payloadHash: payloadHash, dropSignatureParameter: false)
+            method: method, path: path, query: query, signedHeaders: names, headerValues: values, payloadHash: payloadHash,
+            dropSignatureParameter: false)
         let date = String(amzDate.prefix(8))
         let scope = "\(date)/\(region)/\(service)/aws4_request"
-        let key = keys.key(secret: credentials.secretAccessKey, date: date, region: region, service: service)
-        let signature = SigV4.signature(SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequestHash: SigV4.sha256Hex(canonical)), key: key)
+        let entry = keys.entry(secret: credentials.secretAccessKey, date: date, region: region, service: service)
+        let key = entry.key
+        let signature = SigV4.signature(amzDate: amzDate, scope: scope, canonicalRequest: canonical, authenticator: entry.authenticator)
         let authorization = "\(SigV4.algorithm) Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(names.joined(separator: ";")), Signature=\(signature)"
         return Signed(authorization: authorization, signature: signature, key: key, scope: scope, amzDate: amzDate)
+    }
+
+    /// `20130524T000000Z` for a time in seconds since 1970, through `keys`, which keeps the last
+    /// second's (an attempt is signed with the time it is sent, and most share their second).
+    public static func amzDate(unixSeconds: Int64, keys: inout SigningKeyCache) -> String {
+        if let last = keys.lastAmzDate, last.seconds == unixSeconds { return last.text }
+        let text = amzDate(unixSeconds: unixSeconds)
+        keys.lastAmzDate = (unixSeconds, text)
+        return text
     }
 
     /// `20130524T000000Z` for a time in seconds since 1970.

@@ -98,9 +98,9 @@ public enum SigV4Verifier {
         let canonical = CanonicalRequest.build(
             method: request.method, path: request.path, query: request.query, signedHeaders: signed.signedHeaders,
             headerValues: values, payloadHash: payloadHash, dropSignatureParameter: signed.form == .presigned)
-        let key = keys.key(secret: secretKey, date: signed.date, region: signed.region, service: signed.service)
-        let toSign = SigV4.stringToSign(amzDate: amzDate, scope: signed.scope, canonicalRequestHash: SigV4.sha256Hex(canonical))
-        let expected = SigV4.signature(toSign, key: key)
+        let entry = keys.entry(secret: secretKey, date: signed.date, region: signed.region, service: signed.service)
+        let key = entry.key
+        let expected = SigV4.signature(amzDate: amzDate, scope: signed.scope, canonicalRequest: canonical, authenticator: entry.authenticator)
         guard SigV4.equal(expected, signed.signature) else { return .failure(.signatureDoesNotMatch) }
         let streaming =
             payloadHash.hasPrefix("STREAMING-AWS4-HMAC-SHA256-PAYLOAD")

@@ -15,6 +15,22 @@ final class Cluster: @unchecked Sendable {
     /// `https` when the nodes serve TLS.
     var scheme: String { info["tls"].bool == true ? "https" : "http" }
     var nodeURLs: [String] { nodePorts.map { "\(scheme)://127.0.0.1:\($0)" } }
+
+    /// A gateway config with one pool, `cluster`, of these nodes (no health checks: tests set
+    /// faults and count what the nodes served without probes or ejections in between), listener
+    /// and admin on free ports. `pool` adds keys to the pool, `extra` sections to the file.
+    func config(pool: String = "", _ extra: String = "") -> String {
+        """
+        listen: 127.0.0.1:0
+        admin: { listen: 127.0.0.1:0 }
+        pools:
+          - name: cluster
+            nodes: [\(nodeURLs.joined(separator: ", "))]
+            health: { preset: none }
+        \(pool.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+        \(extra)
+        """
+    }
     var controlPort: Int { info["control_port"].int ?? 0 }
     var accessKey: String { info["access_key"].string ?? "" }
     var secretKey: String { info["secret_key"].string ?? "" }

@@ -80,4 +80,36 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(roundRobin.pick(Load(), ticket: UInt64(i)))
         }
     }
+
+    // SigV4, with the signing key cached (as each event loop keeps it): verifying the client's
+    // signature (every verified request), and signing for a pool (every re-signed attempt).
+    let credentials = SigV4Signer.Credentials(accessKeyID: "AKIABENCHCLIENT00001", secretAccessKey: "bench-client-secret")
+    let amzDate = "20261125T064901Z"
+    let fields: [(name: String, value: String)] = [
+        ("host", "127.0.0.1:9000"), ("x-amz-date", amzDate), ("x-amz-content-sha256", SigV4.emptyPayloadHash),
+        ("user-agent", "Boto3/1.43.11 md/Botocore#1.43.11"), ("amz-sdk-invocation-id", "ed7122c0-93de-49f7-bfa5-24e9115b531f"),
+    ]
+    let unsigned = SigningRequest(method: "GET", target: "/training-shards/epoch-3/shard-00042.tar?x-id=GetObject", headers: fields, authorization: nil)
+    let names = ["host", "x-amz-content-sha256", "x-amz-date"]
+    let clientSigned = SigV4Signer.sign(
+        unsigned, signedHeaders: names, payloadHash: SigV4.emptyPayloadHash, credentials: credentials, region: "us-east-1", service: "s3",
+        amzDate: amzDate)
+    var verifiable = unsigned
+    verifiable.authorization = Substring(clientSigned.authorization)
+    let now = SigV4.epochSeconds(amzDate: amzDate)!
+    Benchmark("Verify a request's SigV4 signature (key cached)") { benchmark in
+        var keys = SigningKeyCache()
+        for _ in benchmark.scaledIterations {
+            blackHole(SigV4Verifier.verify(verifiable, secret: { _ in credentials.secretAccessKey }, now: now, keys: &keys))
+        }
+    }
+    let values = names.map { unsigned.headers[$0]! }
+    Benchmark("Sign a request for a pool (SigV4, key cached)") { benchmark in
+        var keys = SigningKeyCache()
+        for _ in benchmark.scaledIterations {
+            blackHole(SigV4Signer.sign(
+                method: unsigned.method, path: unsigned.path, query: unsigned.query, names: names, values: values,
+                payloadHash: SigV4.emptyPayloadHash, credentials: credentials, region: "eu-west-1", service: "s3", amzDate: amzDate, keys: &keys))
+        }
+    }
 }
