@@ -15,6 +15,20 @@ struct CoalescingTests {
             """)
     }
 
+    /// `spillway serve --coalesce` in front of the cluster: signatures not verified, so every
+    /// follower checks with storage under its own.
+    func quickMode(_ cluster: Cluster) throws -> Gateway {
+        try Gateway(nodes: cluster.nodeURLs, extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
+    }
+
+    /// What `fanOut` returns, and the object GETs and body bytes storage served meanwhile.
+    func fanOutServed(_ gateway: Gateway, _ cluster: Cluster, _ bucket: String, _ options: [String]) throws -> ([JSON], gets: Int, bytes: Int) {
+        let before = try served(cluster)
+        let readers = try fanOut(gateway, cluster, bucket, options)
+        let after = try served(cluster)
+        return (readers, after.gets - before.gets, after.bytes - before.bytes)
+    }
+
     /// Object GETs the nodes answered, and the body bytes they sent, so far.
     func served(_ cluster: Cluster) throws -> (gets: Int, bytes: Int) {
         let nodes = try cluster.state()["nodes"].array
@@ -40,16 +54,14 @@ struct CoalescingTests {
         let md5 = try put(cluster, "fan-out", size: size)
         // Quick mode: signatures are not verified, so each follower first tries its own request
         // with `If-None-Match: <flight ETag>`, joining on storage's 304.
-        let gateway = try Gateway(nodes: cluster.nodeURLs, extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
+        let gateway = try quickMode(cluster)
         try pace(cluster, bytesPerSecond: 24 << 20)
-        let before = try served(cluster)
-        let readers = try fanOut(gateway, cluster, "fan-out", ["--count", "12"])
-        let after = try served(cluster)
+        let (readers, gets, bytes) = try fanOutServed(gateway, cluster, "fan-out", ["--count", "12"])
         #expect(readers.count == 12)
         for reader in readers { #expect(reader["md5"].string == md5, "\(reader)") }
         // One fetch of the object, and a bodiless 304 for each follower's own check.
-        #expect(after.bytes - before.bytes <= size + size / 20, "storage sent \(after.bytes - before.bytes) bytes for 12 readers")
-        #expect(after.gets - before.gets == 12)
+        #expect(bytes <= size + size / 20, "storage sent \(bytes) bytes for 12 readers")
+        #expect(gets == 12)
         let metrics = try gateway.metrics()
         #expect(metrics.sum("spillway_coalesce_flights_total") == 1)
         #expect(metrics.sum("spillway_coalesce_followers_total") == 11)
@@ -83,14 +95,12 @@ struct CoalescingTests {
         let cluster = try Cluster()
         let size = 24 << 20
         let md5 = try put(cluster, "parts", size: size)
-        let gateway = try Gateway(nodes: cluster.nodeURLs, extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
+        let gateway = try quickMode(cluster)
         try pace(cluster, bytesPerSecond: 4 << 20)
-        let before = try served(cluster)
-        let readers = try fanOut(gateway, cluster, "parts", ["--count", "6", "--download"])
-        let after = try served(cluster)
+        let (readers, _, bytes) = try fanOutServed(gateway, cluster, "parts", ["--count", "6", "--download"])
         #expect(readers.count == 6)
         for reader in readers { #expect(reader["md5"].string == md5, "\(reader)") }
-        #expect(after.bytes - before.bytes <= size + size / 20, "storage sent \(after.bytes - before.bytes) bytes for 6 downloads")
+        #expect(bytes <= size + size / 20, "storage sent \(bytes) bytes for 6 downloads")
         let metrics = try gateway.metrics()
         #expect(metrics.sum("spillway_coalesce_flights_total") == 3, "one flight per part")
         #expect(metrics.sum("spillway_coalesce_followers_total") == 15)
@@ -121,7 +131,7 @@ struct CoalescingTests {
         let cluster = try Cluster()
         let size = 16 << 20
         let md5 = try put(cluster, "late", size: size)
-        let gateway = try Gateway(nodes: cluster.nodeURLs, extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
+        let gateway = try quickMode(cluster)
         try pace(cluster, bytesPerSecond: 8 << 20)
         let before = try served(cluster)
         let readers = try fanOut(gateway, cluster, "late", ["--count", "3", "--late", "1", "--stagger", "0.8"])
@@ -135,7 +145,7 @@ struct CoalescingTests {
         let cluster = try Cluster()
         let size = 16 << 20
         let old = try put(cluster, "replaced", size: size)
-        let gateway = try Gateway(nodes: cluster.nodeURLs, extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
+        let gateway = try quickMode(cluster)
         try pace(cluster, bytesPerSecond: 8 << 20)
         let first = try BackgroundClient(
             "slow-get", endpoint: gateway.endpoint, cluster: cluster, ["--bucket", "replaced", "--key", "shard.bin", "--rate", "\(64 << 20)"])
@@ -175,7 +185,7 @@ struct CoalescingTests {
         let cluster = try Cluster()
         let size = 8 << 20
         let md5 = try put(cluster, "private", size: size)
-        let gateway = try Gateway(nodes: cluster.nodeURLs, extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
+        let gateway = try quickMode(cluster)
         try pace(cluster, bytesPerSecond: 8 << 20)
         let readers = try fanOut(gateway, cluster, "private", ["--count", "4", "--outsiders", "2"])
         for reader in readers {
@@ -192,7 +202,7 @@ struct CoalescingTests {
         let cluster = try Cluster()
         let size = 8 << 20
         let md5 = try put(cluster, "leader", size: size)
-        let gateway = try Gateway(nodes: cluster.nodeURLs, extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
+        let gateway = try quickMode(cluster)
         try pace(cluster, bytesPerSecond: 2 << 20)
         let before = try served(cluster)
         // The reader that starts the flight reads 1 MiB and closes; two more join 0.2 s in.
@@ -207,7 +217,7 @@ struct CoalescingTests {
         let cluster = try Cluster()
         let size = 24 << 20
         let md5 = try put(cluster, "mid-flight", size: size)
-        let gateway = try Gateway(nodes: cluster.nodeURLs, extraArguments: ["--coalesce", "--admin", "127.0.0.1:0"])
+        let gateway = try quickMode(cluster)
         // The next download is cut by a reset 4 MiB in; the flight resumes on another node.
         try cluster.setFault(#"{"mode": "reset", "after_bytes": \#(4 << 20), "times": 1, "method": "GET"}"#)
         let readers = try fanOut(gateway, cluster, "mid-flight", ["--count", "6"])
