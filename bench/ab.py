@@ -9,7 +9,7 @@ Prints, per workload, the medians of each build's req/s and user and kernel CPU 
 import argparse
 import time
 
-from bench import WORKLOADS, Service, fmt, free_port, median, measure, node_conf, start_nodes, workspace
+from bench import WORKLOADS, Service, alternate, fmt, free_port, node_conf, start_nodes, workspace
 
 
 def main():
@@ -38,11 +38,7 @@ def main():
         print(f"A/B {time.strftime('%Y-%m-%d %H:%M')}: a = {args.a} {args.a_args}, b = {args.b} {args.b_args}, "
               f"{args.rounds} rounds of {args.duration} s")
         for w in workloads:
-            runs = {"a": [], "b": []}
-            for round_ in range(args.rounds):
-                for name in (("a", "b") if round_ % 2 == 0 else ("b", "a")):
-                    runs[name].append(measure(work, builds[name], w, args.duration, 1))
-            row = {n: {k: median([r[k] for r in rs]) for k in ("rps", "gbps", "user_us", "kernel_us")} for n, rs in runs.items()}
+            _, row = alternate(work, builds, w, args.rounds, args.duration)
             print(f"{w['name']}: a {fmt(row['a']['rps'])} req/s, user {fmt(row['a']['user_us'])} µs, kernel {fmt(row['a']['kernel_us'])} µs | "
                   f"b {fmt(row['b']['rps'])} req/s, user {fmt(row['b']['user_us'])} µs, kernel {fmt(row['b']['kernel_us'])} µs | "
                   f"b ÷ a req/s {row['b']['rps'] / row['a']['rps']:.3f}", flush=True)

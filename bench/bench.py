@@ -348,6 +348,19 @@ def bulk_memory(target, size, sampled_pid):
 # --- report ---------------------------------------------------------------------------------------
 
 
+def alternate(work, targets, workload, rounds, seconds):
+    """`rounds` runs of `workload` against each of `targets` (name: service), the order rotated every
+    round so that the machine's drift falls on all alike; returns each target's runs and the medians
+    of their rate and CPU per request."""
+    order = list(targets)
+    runs = {t: [] for t in order}
+    for round_ in range(rounds):
+        for t in order[round_ % len(order):] + order[:round_ % len(order)]:
+            runs[t].append(measure(work, targets[t], workload, seconds, 1))
+    medians = {t: {k: median([r[k] for r in rs]) for k in ("rps", "gbps", "user_us", "kernel_us")} for t, rs in runs.items()}
+    return runs, medians
+
+
 def median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None

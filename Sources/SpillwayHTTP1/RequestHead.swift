@@ -126,13 +126,19 @@ public struct RequestHead: Sendable, Equatable {
     /// Every header value by lower-case field name, in one pass over a head that `parse` accepted
     /// (for SigV4, which looks up each signed field: one probe each, however long the head).
     public static func fieldIndex(in b: UnsafeRawBufferPointer) -> [String: [[UInt8]]] {
-        var index: [String: [[UInt8]]] = [:]
         var start = 0
+        var lines = 0
+        for c in b where c == 10 { lines += 1 }
+        var index: [String: [[UInt8]]] = Dictionary(minimumCapacity: lines)  // one table, never rehashed
         while start < b.count, b[start] != 10 { start += 1 }  // skip the request line
         try? HeaderLines.forEach(b, from: start + 1, maxFields: .max) { (_: KnownHeader, line, nameEnd, value) throws(HTTP1Error) in
-            var name = [UInt8](UnsafeRawBufferPointer(rebasing: b[line.lowerBound..<nameEnd]))
-            for i in name.indices where name[i] >= 65 && name[i] <= 90 { name[i] |= 0x20 }
-            index[String(decoding: name, as: UTF8.self), default: []].append(Array(UnsafeRawBufferPointer(rebasing: b[value])))
+            // Lower-cased straight into the string (names of up to 15 bytes need no allocation).
+            let name = String(unsafeUninitializedCapacity: nameEnd - line.lowerBound) { out in
+                for (i, c) in b[line.lowerBound..<nameEnd].enumerated() { out[i] = c >= 65 && c <= 90 ? c | 0x20 : c }
+                return nameEnd - line.lowerBound
+            }
+            let bytes = Array(UnsafeRawBufferPointer(rebasing: b[value]))
+            if index[name]?.append(bytes) == nil { index[name] = [bytes] }
         }
         return index
     }

@@ -29,10 +29,10 @@ enum ResignedHead {
         var path = source.path
         var host = authority
         if let bucket = source.bucket {
-            let prefix = Array("/\(bucket)".utf8)
             switch (source.style, signing.addressing) {
-            case (.virtualHosted, .path): path = prefix + (path == [47] ? [] : path)
+            case (.virtualHosted, .path): path = Array("/\(bucket)".utf8) + (path == [47] ? [] : path)
             case (.path, .virtual):
+                let prefix = Array("/\(bucket)".utf8)
                 if path.starts(with: prefix) { path = Array(path.dropFirst(prefix.count)) }
                 if path.isEmpty { path = [47] }
                 host = "\(bucket).\(authority)"
@@ -43,23 +43,23 @@ enum ResignedHead {
 
         // The fields the pool's signature covers: the client's that it signs and does not replace
         // (`signs`), plus the pool's own, read from the verifier's index without copying it.
-        var fields: [(name: String, values: [[UInt8]])] = []
-        fields.reserveCapacity(8)
-        for (name, values) in source.headers where signs(name, decoded: decoded) { fields.append((name, values)) }
+        var fields: [SignedField] = []
+        fields.reserveCapacity(source.headers.count + 4)
+        for (name, values) in source.headers where signs(name, decoded: decoded) { fields.append(SignedField(name, lines: values)) }
         let amzDate = SigV4Signer.amzDate(unixSeconds: unixSeconds, keys: &keys)
         var added = allocator.buffer(capacity: 512)
-        func add(_ name: String, _ lower: String, _ value: String) {
-            added.writeString(name)
-            added.writeString(": ")
+        /// `name` is the field's line prefix (`Host: `); `lower`, its name as signed (nil: not signed).
+        func add(_ name: StaticString, _ lower: String?, _ value: String) {
+            added.writeStaticString(name)
             added.writeString(value)
-            added.writeString("\r\n")
-            if lower != "content-length" { fields.append((lower, [Array(value.utf8)])) }
+            added.writeStaticString("\r\n")
+            if let lower { fields.append(SignedField(lower, text: value)) }
         }
-        add("Host", "host", host)
-        add("X-Amz-Date", "x-amz-date", amzDate)
-        add("X-Amz-Content-Sha256", "x-amz-content-sha256", decision.payloadHash)
-        if let token = credentials.resolvedSessionToken { add("X-Amz-Security-Token", "x-amz-security-token", token) }
-        if decoded, let length = source.decodedLength { add("Content-Length", "content-length", "\(length)") }
+        add("Host: ", "host", host)
+        add("X-Amz-Date: ", "x-amz-date", amzDate)
+        add("X-Amz-Content-Sha256: ", "x-amz-content-sha256", decision.payloadHash)
+        if let token = credentials.resolvedSessionToken { add("X-Amz-Security-Token: ", "x-amz-security-token", token) }
+        if decoded, let length = source.decodedLength { add("Content-Length: ", nil, "\(length)") }
         if let codings {
             added.writeString("Content-Encoding: ")
             added.writeBytes(codings)
@@ -77,23 +77,22 @@ enum ResignedHead {
         }
         fields.sort { $0.name < $1.name }
         let signed = SigV4Signer.sign(
-            method: source.method, path: path, query: source.query, names: fields.map(\.name), values: fields.map(\.values),
-            payloadHash: decision.payloadHash,
+            method: source.method, path: path, query: source.query, fields: fields, payloadHash: decision.payloadHash,
             credentials: .init(accessKeyID: credentials.accessKeyID, secretAccessKey: secret, sessionToken: credentials.resolvedSessionToken),
             region: signing.region, service: signing.service, amzDate: amzDate, keys: &keys)
-        added.writeString("Authorization: ")
+        added.writeStaticString("Authorization: ")
         added.writeString(signed.authorization)
-        added.writeString("\r\n")
+        added.writeStaticString("\r\n")
 
         var out = allocator.buffer(capacity: forwarded.readableBytes + added.readableBytes + path.count)
         out.writeBytes(source.method)
-        out.writeString(" ")
+        out.writeStaticString(" ")
         out.writeBytes(path)
         if !source.query.isEmpty {
-            out.writeString("?")
+            out.writeStaticString("?")
             out.writeBytes(source.query)
         }
-        out.writeString(" HTTP/1.1\r\n")
+        out.writeStaticString(" HTTP/1.1\r\n")
         HeadWriter.write(forwarded, dropping: drop, adding: added) { piece in
             var piece = piece
             out.writeBuffer(&piece)

@@ -32,10 +32,18 @@ struct ResignSource {
     init(signing: SigningRequest, request: S3Request, head: RequestHead) {
         method = signing.method
         path = signing.path
-        let parts = signing.query.split(separator: 38, omittingEmptySubsequences: true)
-        let kept = request.isPresigned
-            ? parts.filter { part in !Self.presignParameters.contains(String(decoding: part.prefix { $0 != 61 }, as: UTF8.self)) } : parts
-        query = Array(kept.joined(separator: [38]))
+        let q = signing.query
+        let hasEmptyParameter = q.first == 38 || q.last == 38 || zip(q, q.dropFirst()).contains { $0 == 38 && $1 == 38 }
+        if request.isPresigned || hasEmptyParameter {
+            // Rebuilt without the presigned parameters or the empty ones, so that the node's
+            // canonical query cannot differ from the one signed.
+            let parts = q.split(separator: 38, omittingEmptySubsequences: true)
+            let kept = request.isPresigned
+                ? parts.filter { part in !Self.presignParameters.contains(String(decoding: part.prefix { $0 != 61 }, as: UTF8.self)) } : parts
+            query = Array(kept.joined(separator: [38]))
+        } else {
+            query = q  // as sent: no copy
+        }
         bucket = request.bucket.map(String.init)
         style = request.style
         headers = signing.headers

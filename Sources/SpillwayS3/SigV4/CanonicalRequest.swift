@@ -4,36 +4,57 @@
 ///
 /// Built from the request's raw bytes, never through `String`: a byte that is not UTF-8 (`0xFF`)
 /// must canonicalise as `%FF`, as S3 does, and not as the replacement character's `%EF%BF%BD`.
+/// Written into a buffer the caller keeps (`SigningKeyCache.scratch`, one per event loop), so a
+/// request's canonical form costs no allocation once that buffer has grown to fit.
 public enum CanonicalRequest {
     public static func build(
-        method: [UInt8], path: [UInt8], query: [UInt8], signedHeaders: [String], headerValues: [[[UInt8]]],
-        payloadHash: String, dropSignatureParameter: Bool
+        method: [UInt8], path: [UInt8], query: [UInt8], fields: [SignedField], payloadHash: String, dropSignatureParameter: Bool
     ) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(256 + path.count + query.count)
+        write(method: method, path: path, query: query, fields: fields, payloadHash: payloadHash, dropSignatureParameter: dropSignatureParameter,
+              into: &out)
+        return out
+    }
+
+    /// Appends the canonical request to `out`. `fields` are sorted by name.
+    public static func write(
+        method: [UInt8], path: [UInt8], query: [UInt8], fields: [SignedField], payloadHash: String, dropSignatureParameter: Bool,
+        into out: inout [UInt8]
+    ) {
+        out.reserveCapacity(out.count + 256 + path.count + query.count)
         out += method
         out.append(10)
         uri(path, into: &out)
         out.append(10)
         canonicalQuery(query, dropSignature: dropSignatureParameter, into: &out)
         out.append(10)
-        for (name, values) in zip(signedHeaders, headerValues) {
-            out += name.utf8
+        for field in fields {
+            out += field.name.utf8
             out.append(58)
-            for (i, value) in values.enumerated() {
-                if i > 0 { out.append(44) }
-                trimmed(value, into: &out)
+            switch field.value {
+            case .lines(let values):
+                for (i, value) in values.enumerated() {
+                    if i > 0 { out.append(44) }
+                    trimmed(value, into: &out)
+                }
+            case .text(let text):
+                var text = text
+                text.withUTF8 { trimmed($0, into: &out) }
             }
             out.append(10)
         }
         out.append(10)
-        for (i, name) in signedHeaders.enumerated() {
-            if i > 0 { out.append(59) }
-            out += name.utf8
-        }
+        signedHeaders(fields, into: &out)
         out.append(10)
         out += payloadHash.utf8
-        return out
+    }
+
+    /// `host;x-amz-content-sha256;x-amz-date`: the names of `fields`, in their order.
+    public static func signedHeaders(_ fields: [SignedField], into out: inout [UInt8]) {
+        for (i, field) in fields.enumerated() {
+            if i > 0 { out.append(59) }
+            out += field.name.utf8
+        }
     }
 
     /// Encodes every byte but the unreserved ones and `/`; keeps `%XX` sequences (upper-casing them).
@@ -46,7 +67,9 @@ public enum CanonicalRequest {
         while i < b.count {
             let c = b[i]
             if c == 37, i + 2 < b.count, isHex(b[i + 1]), isHex(b[i + 2]) {
-                out += [37, upper(b[i + 1]), upper(b[i + 2])]
+                out.append(37)
+                out.append(upper(b[i + 1]))
+                out.append(upper(b[i + 2]))
                 i += 3
                 continue
             }
@@ -55,33 +78,80 @@ public enum CanonicalRequest {
         }
     }
 
+    /// The parameters decoded, re-encoded, and sorted by name, then value. Each is encoded once,
+    /// onto the end of `out`, as `name=value`; with more than one, the sort orders their ranges and
+    /// the sorted text replaces them.
     public static func canonicalQuery(_ query: [UInt8], dropSignature: Bool, into out: inout [UInt8]) {
         guard !query.isEmpty else { return }
-        var pairs: [([UInt8], [UInt8])] = []
-        for part in query.split(separator: 38, omittingEmptySubsequences: true) {
-            let eq = part.firstIndex(of: 61)
-            var name: [UInt8] = []
-            var value: [UInt8] = []
-            encode(PercentDecoding.decodeBytes(eq.map { part[..<$0] } ?? part[...]), into: &name)
-            encode(PercentDecoding.decodeBytes(eq.map { part[part.index(after: $0)...] } ?? []), into: &value)
-            if dropSignature && name.elementsEqual("X-Amz-Signature".utf8) { continue }
-            pairs.append((name, value))
+        let start = out.count
+        var pairs: [(name: Range<Int>, value: Range<Int>)] = []
+        var from = 0
+        while from <= query.count {
+            let end = query[from...].firstIndex(of: 38) ?? query.count
+            defer { from = end + 1 }
+            guard end > from else { continue }
+            let eq = query[from..<end].firstIndex(of: 61)
+            let nameStart = out.count
+            decodeAndEncode(query[from..<(eq ?? end)], into: &out)
+            let name = nameStart..<out.count
+            if dropSignature && out[name].elementsEqual("X-Amz-Signature".utf8) {
+                out.removeSubrange(nameStart...)
+                continue
+            }
+            if name.lowerBound > start {
+                // Not the first: from here on the parameters are sorted (the first alone needs no sort
+                // and no array: `x-id=GetObject`, `uploads`). The `&` keeps their texts apart.
+                if pairs.isEmpty { pairs.append(firstPair(out, from: start, to: nameStart)) }
+                out.insert(38, at: nameStart)
+                pairs.append(((name.lowerBound + 1)..<(name.upperBound + 1), 0..<0))
+            }
+            out.append(61)
+            let valueStart = out.count
+            if let eq { decodeAndEncode(query[(eq + 1)..<end], into: &out) }
+            if !pairs.isEmpty { pairs[pairs.count - 1].value = valueStart..<out.count }
         }
-        pairs.sort { $0.0 != $1.0 ? $0.0.lexicographicallyPrecedes($1.0) : $0.1.lexicographicallyPrecedes($1.1) }
+        guard pairs.count > 1 else { return }
+        let encoded = Array(out[start...])
+        out.removeSubrange(start...)
+        func text(_ r: Range<Int>) -> ArraySlice<UInt8> { encoded[(r.lowerBound - start)..<(r.upperBound - start)] }
+        pairs.sort { a, b in
+            let (an, bn) = (text(a.name), text(b.name))
+            return an != bn ? an.lexicographicallyPrecedes(bn) : text(a.value).lexicographicallyPrecedes(text(b.value))
+        }
         for (i, pair) in pairs.enumerated() {
             if i > 0 { out.append(38) }
-            out += pair.0
+            out += text(pair.name)
             out.append(61)
-            out += pair.1
+            out += text(pair.value)
         }
     }
 
-    /// RFC 3986 encoding of every byte but the unreserved ones.
-    static func encode(_ bytes: [UInt8], into out: inout [UInt8]) {
-        for c in bytes { if isUnreserved(c) { out.append(c) } else { percent(c, into: &out) } }
+    /// The ranges of the first `name=value` written at `out[from..<to]`.
+    private static func firstPair(_ out: [UInt8], from: Int, to: Int) -> (name: Range<Int>, value: Range<Int>) {
+        let eq = out[from..<to].firstIndex(of: 61) ?? to
+        return (from..<eq, min(eq + 1, to)..<to)
+    }
+
+    /// Percent-decodes `raw` (a `%` not followed by two hex digits stays as it is) and writes the
+    /// result RFC 3986-encoded, in one pass.
+    static func decodeAndEncode(_ raw: ArraySlice<UInt8>, into out: inout [UInt8]) {
+        var i = raw.startIndex
+        while i < raw.endIndex {
+            var c = raw[i]
+            if c == 37, i + 2 < raw.endIndex, let h = hexValue(raw[i + 1]), let l = hexValue(raw[i + 2]) {
+                c = h << 4 | l
+                i += 2
+            }
+            if isUnreserved(c) { out.append(c) } else { percent(c, into: &out) }
+            i += 1
+        }
     }
 
     static func trimmed(_ value: [UInt8], into out: inout [UInt8]) {
+        value.withUnsafeBufferPointer { trimmed($0, into: &out) }
+    }
+
+    static func trimmed(_ value: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         var space = false
         var started = false
         for c in value {
@@ -100,13 +170,44 @@ public enum CanonicalRequest {
         (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 45 || c == 46 || c == 95 || c == 126
     }
 
-    private static func isHex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) }
+    private static func isHex(_ c: UInt8) -> Bool { hexValue(c) != nil }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: c - 48
+        case 65...70: c - 55
+        case 97...102: c - 87
+        default: nil
+        }
+    }
 
     private static func upper(_ c: UInt8) -> UInt8 { c >= 97 && c <= 102 ? c - 32 : c }
 
-    private static let digits: [UInt8] = Array("0123456789ABCDEF".utf8)
-
     private static func percent(_ c: UInt8, into out: inout [UInt8]) {
-        out += [37, digits[Int(c >> 4)], digits[Int(c & 0xF)]]
+        out.append(37)
+        out.append(hexUpper(c >> 4))
+        out.append(hexUpper(c & 0xF))
     }
+
+    @inline(__always) private static func hexUpper(_ n: UInt8) -> UInt8 { n < 10 ? 48 + n : 55 + n }
+}
+
+/// One header field a signature covers: its lower-case name, and its values as they came in a
+/// head (`lines`, each a field line's value) or as the signer sets them (`text`).
+public struct SignedField {
+    public enum Value {
+        case lines([[UInt8]])
+        case text(String)
+    }
+
+    public var name: String
+    public var value: Value
+
+    public init(_ name: String, _ value: Value) {
+        self.name = name
+        self.value = value
+    }
+
+    public init(_ name: String, lines: [[UInt8]]) { self.init(name, .lines(lines)) }
+    public init(_ name: String, text: String) { self.init(name, .text(text)) }
 }

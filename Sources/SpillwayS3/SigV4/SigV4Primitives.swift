@@ -22,39 +22,43 @@ public enum SigV4 {
         hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
     }
 
-    /// A request's signature: the string to sign (`stringToSign`'s) hashed with a copy of
-    /// `authenticator`, an HMAC already keyed with the signing key (`SigningKeyCache.authenticator`),
-    /// so neither the key's pads nor the string are made again for each request.
-    public static func signature(amzDate: String, scope: String, canonicalRequest: [UInt8], authenticator: HMAC<SHA256>) -> String {
-        var amzDate = amzDate
-        var scope = scope
+    /// A request's signature: the string to sign MACed with `authenticator`, keyed once with the
+    /// signing key (`SigningKeyCache.Entry`), so neither the key's pads nor the string are made
+    /// again for each request.
+    public static func signature(amzDate: String, scope: String, canonicalRequest: [UInt8], authenticator: KeyedSHA256) -> String {
+        hex(mac(amzDate: amzDate, scope: scope, canonicalRequest: canonicalRequest, authenticator: authenticator))
+    }
+
+    /// The MAC a signature is the hex of; the string to sign is built on the stack.
+    static func mac(amzDate: String, scope: String, canonicalRequest: [UInt8], authenticator: KeyedSHA256) -> SHA256Digest {
         let hash = SHA256.hash(data: canonicalRequest)
         let length = algorithmLine.count + amzDate.utf8.count + 1 + scope.utf8.count + 1 + 2 * SHA256.byteCount
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { out in
-            var i = 0
-            func put(_ bytes: UnsafeBufferPointer<UInt8>) {
-                for b in bytes {
-                    out[i] = b
-                    i += 1
+            var w = FixedWriter(out)
+            w.put(algorithmLine)
+            w.put(amzDate)
+            w.put(byte: 10)
+            w.put(scope)
+            w.put(byte: 10)
+            hash.withUnsafeBytes { w.putHex($0) }
+            return authenticator.mac(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(out)[0..<w.count]))
+        }
+    }
+
+    /// Whether `signature` is the lower-case hex of `mac`, compared in constant time (a forger
+    /// learns nothing from timing) and without making either into a string.
+    static func matches(_ mac: SHA256Digest, signature: String) -> Bool {
+        var signature = signature
+        return signature.withUTF8 { given in
+            mac.withUnsafeBytes { raw in
+                guard given.count == 2 * raw.count else { return false }
+                var diff: UInt8 = 0
+                for (i, b) in raw.enumerated() {
+                    diff |= given[2 * i] ^ hexDigit(b >> 4)
+                    diff |= given[2 * i + 1] ^ hexDigit(b & 0xF)
                 }
+                return diff == 0
             }
-            algorithmLine.withUnsafeBufferPointer(put)
-            amzDate.withUTF8(put)
-            out[i] = 10
-            i += 1
-            scope.withUTF8(put)
-            out[i] = 10
-            i += 1
-            hash.withUnsafeBytes { raw in
-                for b in raw {
-                    out[i] = hexDigit(b >> 4)
-                    out[i + 1] = hexDigit(b & 0xF)
-                    i += 2
-                }
-            }
-            var mac = authenticator
-            mac.update(data: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(out)[0..<i]))
-            return hex(mac.finalize())
         }
     }
 
@@ -75,16 +79,20 @@ public enum SigV4 {
         }
     }
 
-    @inline(__always) private static func hexDigit(_ n: UInt8) -> UInt8 { n < 10 ? 48 + n : 87 + n }
+    @inline(__always) static func hexDigit(_ n: UInt8) -> UInt8 { n < 10 ? 48 + n : 87 + n }
 
     /// Constant-time comparison, so a forger learns nothing from timing.
     static func equal(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8)
-        let y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var diff: UInt8 = 0
-        for i in x.indices { diff |= x[i] ^ y[i] }
-        return diff == 0
+        var a = a
+        var b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.count == y.count else { return false }
+                var diff: UInt8 = 0
+                for i in 0..<x.count { diff |= x[i] ^ y[i] }
+                return diff == 0
+            }
+        }
     }
 
     /// `20130524T000000Z` as seconds since 1970, or nil.

@@ -19,10 +19,12 @@ public enum SigV4Signer {
     /// A signed request: its `Authorization` value, and what chunk signatures chain from.
     public struct Signed {
         public let authorization: String
-        public let signature: String
         public let key: SymmetricKey
         public let scope: String
         public let amzDate: String
+
+        /// The signature's hex, the end of `authorization` (made only for streaming bodies).
+        public var signature: String { String(authorization.utf8.suffix(2 * SHA256.byteCount))! }
     }
 
     /// `request.headers` holds every field to sign by lower-case name (`host` and `x-amz-date`
@@ -41,29 +43,55 @@ public enum SigV4Signer {
         _ request: SigningRequest, signedHeaders: [String], payloadHash: String, credentials: Credentials, region: String, service: String,
         amzDate: String, keys: inout SigningKeyCache
     ) -> Signed {
-        let names = signedHeaders.map { $0.lowercased() }.sorted()
+        let fields = signedHeaders.map { $0.lowercased() }.sorted().map { SignedField($0, lines: request.headers[$0] ?? []) }
         return sign(
-            method: request.method, path: request.path, query: request.query, names: names, values: names.map { request.headers[$0] ?? [] },
-            payloadHash: payloadHash, credentials: credentials, region: region, service: service, amzDate: amzDate, keys: &keys)
+            method: request.method, path: request.path, query: request.query, fields: fields, payloadHash: payloadHash, credentials: credentials,
+            region: region, service: service, amzDate: amzDate, keys: &keys)
     }
 
-    /// The signature of a request whose signed fields are `names` (lower-case, sorted) with their
-    /// `values`, for callers that have them apart already (the gateway's re-signing, per attempt).
+    /// The signature of a request whose signed `fields` (lower-case names, sorted) the caller has
+    /// apart already (the gateway's re-signing, per attempt). The canonical request is written into
+    /// the buffer `keys` keeps and `Authorization` in one allocation, so a signature costs about
+    /// three: that string, and what the caller's fields hold.
     public static func sign(
-        method: [UInt8], path: [UInt8], query: [UInt8], names: [String], values: [[[UInt8]]], payloadHash: String, credentials: Credentials,
+        method: [UInt8], path: [UInt8], query: [UInt8], fields: [SignedField], payloadHash: String, credentials: Credentials,
         region: String, service: String, amzDate: String, keys: inout SigningKeyCache
     ) -> Signed {
-        let canonical = CanonicalRequest.build(
-            method: method, path: path, query: query, signedHeaders: names, headerValues: values, payloadHash: payloadHash,
-            dropSignatureParameter: false)
-        let date = String(amzDate.prefix(8))
-        let scope = "\(date)/\(region)/\(service)/aws4_request"
-        let entry = keys.entry(secret: credentials.secretAccessKey, date: date, region: region, service: service)
-        let key = entry.key
-        let signature = SigV4.signature(amzDate: amzDate, scope: scope, canonicalRequest: canonical, authenticator: entry.authenticator)
-        let authorization = "\(SigV4.algorithm) Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(names.joined(separator: ";")), Signature=\(signature)"
-        return Signed(authorization: authorization, signature: signature, key: key, scope: scope, amzDate: amzDate)
+        var canonical = keys.takeScratch()
+        CanonicalRequest.write(
+            method: method, path: path, query: query, fields: fields, payloadHash: payloadHash, dropSignatureParameter: false, into: &canonical)
+        let entry = keys.entry(secret: credentials.secretAccessKey, date: String(amzDate.prefix(8)), region: region, service: service)
+        let mac = SigV4.mac(amzDate: amzDate, scope: entry.scope, canonicalRequest: canonical, authenticator: entry.authenticator)
+        // `SignedHeaders` reuses the buffer: its names go after the canonical request, then are copied.
+        let namesStart = canonical.count
+        CanonicalRequest.signedHeaders(fields, into: &canonical)
+        let authorization = authorizationValue(
+            accessKeyID: credentials.accessKeyID, scope: entry.scope, signedHeaders: canonical[namesStart...], mac: mac)
+        keys.keepScratch(canonical)
+        return Signed(authorization: authorization, key: entry.key, scope: entry.scope, amzDate: amzDate)
     }
+
+    /// `AWS4-HMAC-SHA256 Credential=<key>/<scope>, SignedHeaders=<names>, Signature=<hex>`, in one allocation.
+    static func authorizationValue(accessKeyID: String, scope: String, signedHeaders: ArraySlice<UInt8>, mac: SHA256Digest) -> String {
+        let length = credentialPart.count + accessKeyID.utf8.count + 1 + scope.utf8.count + headersPart.count + signedHeaders.count
+            + signaturePart.count + 2 * SHA256.byteCount
+        return String(unsafeUninitializedCapacity: length) { out in
+            var w = FixedWriter(out)
+            w.put(credentialPart)
+            w.put(accessKeyID)
+            w.put(byte: 47)
+            w.put(scope)
+            w.put(headersPart)
+            w.put(signedHeaders)
+            w.put(signaturePart)
+            mac.withUnsafeBytes { w.putHex($0) }
+            return w.count
+        }
+    }
+
+    private static let credentialPart = Array("\(SigV4.algorithm) Credential=".utf8)
+    private static let headersPart = Array(", SignedHeaders=".utf8)
+    private static let signaturePart = Array(", Signature=".utf8)
 
     /// `20130524T000000Z` for a time in seconds since 1970, through `keys`, which keeps the last
     /// second's (an attempt is signed with the time it is sent, and most share their second).

@@ -47,7 +47,6 @@ public enum SigV4Verifier {
         _ request: SigningRequest, secret: (String) -> String?, now: Int, maxSkewSeconds: Int = 900, keys: inout SigningKeyCache
     ) -> Result<Verified, Failure> {
         let signed: SignedRequest
-        let query = String(decoding: request.query, as: UTF8.self)
         if let authorization = request.authorization {
             switch SignedRequest.parse(authorization: authorization) {
             case .success(let parsed):
@@ -56,13 +55,14 @@ public enum SigV4Verifier {
             case .failure(let failure):
                 return .failure(failure)
             }
-        } else if query.contains("X-Amz-Signature=") {
+        } else {
+            // Only a request without `Authorization` makes its query into a string.
+            let query = String(decoding: request.query, as: UTF8.self)
+            guard query.contains("X-Amz-Signature=") else { return .failure(.missingAuthentication) }
             switch SignedRequest.parse(presignedQuery: query[...]) {
             case .success(let parsed): signed = parsed
             case .failure(let failure): return .failure(failure)
             }
-        } else {
-            return .failure(.missingAuthentication)
         }
         guard let secretKey = secret(signed.accessKey) else { return .failure(.invalidAccessKeyId) }
         guard signed.signedHeaders.contains("host") else { return .failure(.malformed("host is not signed")) }
@@ -89,22 +89,24 @@ public enum SigV4Verifier {
         }
         guard amzDate.hasPrefix(signed.date) else { return .failure(.malformed("the credential date is not the signing date")) }
 
-        var values: [[[UInt8]]] = []
-        values.reserveCapacity(signed.signedHeaders.count)
+        var fields: [SignedField] = []
+        fields.reserveCapacity(signed.signedHeaders.count)
         for name in signed.signedHeaders {
             guard let v = request.headers[name], !v.isEmpty else { return .failure(.malformed("signed header \(name) is missing")) }
-            values.append(v)
+            fields.append(SignedField(name, lines: v))
         }
-        let canonical = CanonicalRequest.build(
-            method: request.method, path: request.path, query: request.query, signedHeaders: signed.signedHeaders,
-            headerValues: values, payloadHash: payloadHash, dropSignatureParameter: signed.form == .presigned)
+        var canonical = keys.takeScratch()
+        CanonicalRequest.write(
+            method: request.method, path: request.path, query: request.query, fields: fields, payloadHash: payloadHash,
+            dropSignatureParameter: signed.form == .presigned, into: &canonical)
         let entry = keys.entry(secret: secretKey, date: signed.date, region: signed.region, service: signed.service)
+        let mac = SigV4.mac(amzDate: amzDate, scope: entry.scope, canonicalRequest: canonical, authenticator: entry.authenticator)
+        keys.keepScratch(canonical)
+        guard SigV4.matches(mac, signature: signed.signature) else { return .failure(.signatureDoesNotMatch) }
         let key = entry.key
-        let expected = SigV4.signature(amzDate: amzDate, scope: signed.scope, canonicalRequest: canonical, authenticator: entry.authenticator)
-        guard SigV4.equal(expected, signed.signature) else { return .failure(.signatureDoesNotMatch) }
         let streaming =
             payloadHash.hasPrefix("STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
-            ? ChunkSignatureVerifier(seed: signed.signature, key: key, amzDate: amzDate, scope: signed.scope, trailer: payloadHash.hasSuffix("-TRAILER"))
+            ? ChunkSignatureVerifier(seed: signed.signature, key: key, amzDate: amzDate, scope: entry.scope, trailer: payloadHash.hasSuffix("-TRAILER"))
             : nil
         return .success(Verified(accessKey: signed.accessKey, streaming: streaming))
     }

@@ -102,41 +102,48 @@ public struct SignedRequest: Sendable, Equatable {
 
     /// Parses `AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request, SignedHeaders=a;b, Signature=hex`.
     public static func parse(authorization: Substring) -> Result<SignedRequest, SigV4Verifier.Failure> {
-        if authorization.hasPrefix("AWS ") {
-            return .success(SignedRequest(form: .version2, accessKey: String(authorization.dropFirst(4).prefix { $0 != ":" })))
+        var text = authorization
+        return text.withUTF8(parse(authorizationBytes:))
+    }
+
+    /// Over the header's bytes with integer offsets: every verified request passes here, and
+    /// splitting and comparing `Substring`s (arrays of slices, Character-wise prefix checks) cost
+    /// twice the signature's HMAC.
+    private static func parse(authorizationBytes b: UnsafeBufferPointer<UInt8>) -> Result<SignedRequest, SigV4Verifier.Failure> {
+        if starts(b, with: version2Prefix) {
+            let key = 4..<(b[4...].firstIndex(of: 58) ?? b.count)  // "AWS AKID:signature"
+            return .success(SignedRequest(form: .version2, accessKey: string(b, key)))
         }
-        guard authorization.hasPrefix(SigV4.algorithm + " ") else { return .failure(.malformed("unrecognised Authorization header")) }
-        // Over UTF-8 bytes, not Characters: every verified request passes here, and splitting and
-        // hashing Substrings cost more than the signature's HMAC.
-        var credential: Substring?
-        var signed: Substring?
-        var signature: Substring?
-        let text = authorization.dropFirst(SigV4.algorithm.count + 1)
-        for piece in text.utf8.split(separator: 44, omittingEmptySubsequences: false) {  // ','
-            var item = piece
-            while item.first == 32 { item = item.dropFirst() }
-            guard let eq = item.firstIndex(of: 61) else { return .failure(.malformed("unrecognised Authorization header")) }
-            let name = item[..<eq]
-            var value = item[item.index(after: eq)...]
-            if let space = value.firstIndex(of: 32) { value = value[..<space] }
-            let field = Substring(value)
+        guard starts(b, with: version4Prefix) else { return .failure(.malformed("unrecognised Authorization header")) }
+        var credential: Range<Int>?
+        var signed: Range<Int>?
+        var signature: Range<Int>?
+        var from = version4Prefix.count
+        while from <= b.count {  // each `,`-separated piece, empty ones included (they are refused)
+            let end = b[from...].firstIndex(of: 44) ?? b.count
+            defer { from = end + 1 }
+            var start = from
+            while start < end, b[start] == 32 { start += 1 }
+            guard let eq = b[start..<end].firstIndex(of: 61) else { return .failure(.malformed("unrecognised Authorization header")) }
+            let name = start..<eq
+            let value = (eq + 1)..<(b[(eq + 1)..<end].firstIndex(of: 32) ?? end)
             let duplicate: Bool
-            if name.elementsEqual("Credential".utf8) {
+            if equals(b, name, "Credential") {
                 duplicate = credential != nil
-                credential = field
-            } else if name.elementsEqual("SignedHeaders".utf8) {
+                credential = value
+            } else if equals(b, name, "SignedHeaders") {
                 duplicate = signed != nil
-                signed = field
-            } else if name.elementsEqual("Signature".utf8) {
+                signed = value
+            } else if equals(b, name, "Signature") {
                 duplicate = signature != nil
-                signature = field
+                signature = value
             } else {
                 continue
             }
-            if duplicate { return .failure(.malformed("\(Substring(name)) is given twice")) }
+            if duplicate { return .failure(.malformed("\(string(b, name)) is given twice")) }
         }
         guard let credential, let signed, let signature else { return .failure(.malformed("unrecognised Authorization header")) }
-        return make(.header, credential: credential, signedHeaders: signed, signature: signature)
+        return make(.header, credential: rebased(b, credential), signedHeaders: rebased(b, signed), signature: rebased(b, signature))
     }
 
     /// Parses the `X-Amz-*` parameters of a presigned URL.
@@ -153,7 +160,9 @@ public struct SignedRequest: Sendable, Equatable {
             let signed = values["X-Amz-SignedHeaders"], let signature = values["X-Amz-Signature"],
             let date = values["X-Amz-Date"], let expires = values["X-Amz-Expires"].flatMap({ Int($0) })
         else { return .failure(.malformed("incomplete presigned URL")) }
-        return make(.presigned, credential: credential[...], signedHeaders: signed[...], signature: signature[...]).map { request in
+        var (c, h, g) = (credential, signed, signature)
+        let made = c.withUTF8 { c in h.withUTF8 { h in g.withUTF8 { g in make(.presigned, credential: c, signedHeaders: h, signature: g) } } }
+        return made.map { request in
             var request = request
             request.amzDate = date
             request.expires = expires
@@ -161,25 +170,69 @@ public struct SignedRequest: Sendable, Equatable {
         }
     }
 
-    private static func make(_ form: Form, credential: Substring, signedHeaders: Substring, signature: Substring) -> Result<SignedRequest, SigV4Verifier.Failure> {
-        let parts = credential.utf8.split(separator: 47, omittingEmptySubsequences: false)  // '/'
-        guard parts.count == 5, parts[4].elementsEqual("aws4_request".utf8) else { return .failure(.malformed("bad Credential")) }
-        let names = signedHeaders.utf8.split(separator: 59, omittingEmptySubsequences: false)  // ';'
-        guard names.count <= maxSignedHeaders else { return .failure(.malformed("more than \(maxSignedHeaders) signed headers")) }
-        var previous: Substring.UTF8View.SubSequence?
-        for name in names {
+    private static func make(
+        _ form: Form, credential: UnsafeBufferPointer<UInt8>, signedHeaders names: UnsafeBufferPointer<UInt8>, signature: UnsafeBufferPointer<UInt8>
+    ) -> Result<SignedRequest, SigV4Verifier.Failure> {
+        // AKID/date/region/service/aws4_request: exactly five parts.
+        var parts: (Range<Int>, Range<Int>, Range<Int>, Range<Int>) = (0..<0, 0..<0, 0..<0, 0..<0)
+        var start = 0
+        for n in 0..<4 {
+            guard let slash = credential[start...].firstIndex(of: 47) else { return .failure(.malformed("bad Credential")) }
+            switch n {
+            case 0: parts.0 = start..<slash
+            case 1: parts.1 = start..<slash
+            case 2: parts.2 = start..<slash
+            default: parts.3 = start..<slash
+            }
+            start = slash + 1
+        }
+        guard equals(credential, start..<credential.count, "aws4_request") else { return .failure(.malformed("bad Credential")) }
+
+        var count = 1
+        for c in names where c == 59 { count += 1 }  // ';'
+        guard count <= maxSignedHeaders else { return .failure(.malformed("more than \(maxSignedHeaders) signed headers")) }
+        var headers: [String] = []
+        headers.reserveCapacity(count)
+        var previous: Range<Int>?
+        var from = 0
+        while from <= names.count {
+            let end = names[from...].firstIndex(of: 59) ?? names.count
+            defer { from = end + 1 }
+            let name = from..<end
             // Lower-case header names in ascending order, each once: how every SDK signs, and what
             // lets the verifier look each one up once.
-            guard !name.isEmpty, name.allSatisfy({ isLowerToken($0) }) else { return .failure(.malformed("bad SignedHeaders")) }
-            if let previous, !previous.lexicographicallyPrecedes(name) {
+            guard !name.isEmpty, names[name].allSatisfy(isLowerToken) else { return .failure(.malformed("bad SignedHeaders")) }
+            if let previous, !names[previous].lexicographicallyPrecedes(names[name]) {
                 return .failure(.malformed("SignedHeaders are not sorted, or list a header twice"))
             }
             previous = name
+            headers.append(string(names, name))
         }
+        var hex = string(signature, 0..<signature.count)
+        if signature.contains(where: { $0 >= 65 && $0 <= 90 }) { hex = hex.lowercased() }
         return .success(
             SignedRequest(
-                form: form, accessKey: String(Substring(parts[0])), date: String(Substring(parts[1])), region: String(Substring(parts[2])),
-                service: String(Substring(parts[3])), signedHeaders: names.map { String(Substring($0)) }, signature: signature.lowercased()))
+                form: form, accessKey: string(credential, parts.0), date: string(credential, parts.1), region: string(credential, parts.2),
+                service: string(credential, parts.3), signedHeaders: headers, signature: hex))
+    }
+
+    private static let version2Prefix = Array("AWS ".utf8)
+    private static let version4Prefix = Array("\(SigV4.algorithm) ".utf8)
+
+    private static func starts(_ b: UnsafeBufferPointer<UInt8>, with prefix: [UInt8]) -> Bool {
+        b.count >= prefix.count && b[0..<prefix.count].elementsEqual(prefix)
+    }
+
+    private static func equals(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ text: StaticString) -> Bool {
+        range.count == text.utf8CodeUnitCount && b[range].elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    private static func string(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
+        String(decoding: rebased(b, range), as: UTF8.self)
+    }
+
+    private static func rebased(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: b[range])
     }
 
     private static func isLowerToken(_ c: UInt8) -> Bool {
