@@ -126,10 +126,23 @@ class Sampler:
         self.peak = max(self.peak, rss_bytes(self.pids))
 
 
+# With BENCH_PIN=1, the proxy under test runs alone on the last CPU, and the storage nodes and wrk
+# share the others: the scheduler then cannot move the proxy next to wrk in one run and apart from
+# it in the next, which on a 2-vCPU VM moves its CPU per request by half (an A/B option, for
+# comparing builds; the published runs leave placement to the scheduler, as deployments do).
+PIN = os.environ.get("BENCH_PIN") == "1" and (os.cpu_count() or 1) > 1
+PROXY_CPU = str((os.cpu_count() or 1) - 1)
+LOAD_CPUS = ",".join(str(c) for c in range((os.cpu_count() or 1) - 1))
+
+
+def pinned(argv, proxy):
+    return (["taskset", "-c", PROXY_CPU if proxy else LOAD_CPUS] + argv) if PIN else argv
+
+
 class Service:
     def __init__(self, name, argv, port, log):
         self.name, self.port = name, port
-        self.proc = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
+        self.proc = subprocess.Popen(pinned(argv, proxy=not name.startswith("node")), stdout=log, stderr=log, start_new_session=True)
         wait_port(port)
         time.sleep(0.2)
         self.startup_rss = rss_bytes(self.pids)  # before any client connected: the per-connection baseline
@@ -282,7 +295,7 @@ def run_wrk(work, port, workload, seconds, scheme="http", script=None):
     script = script or os.path.join(work, "put.lua" if workload["put"] else "get.lua")
     argv = ["wrk", "-t1", f"-c{workload['connections']}", f"-d{seconds}s", "--timeout", "10s", "-s", script,
             f"{scheme}://127.0.0.1:{port}{workload['path']}"]
-    out = subprocess.run(argv, capture_output=True, text=True)
+    out = subprocess.run(pinned(argv, proxy=False), capture_output=True, text=True)
     line = [l for l in out.stdout.splitlines() if l.startswith("{")]
     if not line:
         raise RuntimeError(f"wrk failed: {out.stdout}\n{out.stderr}")

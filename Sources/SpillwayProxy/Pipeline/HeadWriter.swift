@@ -12,6 +12,14 @@ enum HeadWriter {
             emit(head)
             return
         }
+        writeKeptLines(head, dropping: drop, to: emit)
+        if let extra { emit(extra) }
+        emit(StaticBytes.crlf)
+    }
+
+    /// The lines of `head` not in `drop`, without the blank line that ends it (the caller adds
+    /// its own fields, then the blank line).
+    static func writeKeptLines(_ head: ByteBuffer, dropping drop: LineRanges, to emit: (ByteBuffer) -> Void) {
         let base = head.readerIndex
         let bodyOfHeadEnd = head.readableBytes - 2  // before the final CRLF
         var cursor = 0
@@ -24,8 +32,6 @@ enum HeadWriter {
         if bodyOfHeadEnd > cursor, let piece = head.getSlice(at: base + cursor, length: bodyOfHeadEnd - cursor) {
             emit(piece)
         }
-        if let extra { emit(extra) }
-        emit(StaticBytes.crlf)
     }
 
     /// The head with `drop` removed, as one buffer (for a head that will be sent more than once).

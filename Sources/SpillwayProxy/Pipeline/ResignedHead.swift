@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import NIOCore
 import SpillwayConfig
 import SpillwayExchange
@@ -47,44 +52,10 @@ enum ResignedHead {
         fields.reserveCapacity(source.headers.count + 4)
         for (name, values) in source.headers where signs(name, decoded: decoded) { fields.append(SignedField(name, lines: values)) }
         let amzDate = SigV4Signer.amzDate(unixSeconds: unixSeconds, keys: &keys)
-        var added = allocator.buffer(capacity: 512)
-        /// `name` is the field's line prefix (`Host: `); `lower`, its name as signed (nil: not signed).
-        func add(_ name: StaticString, _ lower: String?, _ value: String) {
-            added.writeStaticString(name)
-            added.writeString(value)
-            added.writeStaticString("\r\n")
-            if let lower { fields.append(SignedField(lower, text: value)) }
-        }
-        add("Host: ", "host", host)
-        add("X-Amz-Date: ", "x-amz-date", amzDate)
-        add("X-Amz-Content-Sha256: ", "x-amz-content-sha256", decision.payloadHash)
-        if let token = credentials.resolvedSessionToken { add("X-Amz-Security-Token: ", "x-amz-security-token", token) }
-        if decoded, let length = source.decodedLength { add("Content-Length: ", nil, "\(length)") }
-        if let codings {
-            added.writeString("Content-Encoding: ")
-            added.writeBytes(codings)
-            added.writeString("\r\n")
-        }
-        if case .resume(let offset, let total) = kind, var etag {
-            added.writeString("Range: bytes=\(offset)-\(total - 1)\r\nIf-Match: ")
-            added.writeBuffer(&etag)
-            added.writeString("\r\n")
-        }
-        if var trialETag {
-            added.writeString("If-None-Match: ")
-            added.writeBuffer(&trialETag)
-            added.writeString("\r\n")
-        }
-        fields.sort { $0.name < $1.name }
-        let signed = SigV4Signer.sign(
-            method: source.method, path: path, query: source.query, fields: fields, payloadHash: decision.payloadHash,
-            credentials: .init(accessKeyID: credentials.accessKeyID, secretAccessKey: secret, sessionToken: credentials.resolvedSessionToken),
-            region: signing.region, service: signing.service, amzDate: amzDate, keys: &keys)
-        added.writeStaticString("Authorization: ")
-        added.writeString(signed.authorization)
-        added.writeStaticString("\r\n")
 
-        var out = allocator.buffer(capacity: forwarded.readableBytes + added.readableBytes + path.count)
+        // The head is written in order into one buffer: the request line, the client's lines that
+        // stay (slices of its head), the pool's fields, `Authorization`, the blank line.
+        var out = allocator.buffer(capacity: forwarded.readableBytes + path.count + 512 + (etag?.readableBytes ?? 0) + (trialETag?.readableBytes ?? 0))
         out.writeBytes(source.method)
         out.writeStaticString(" ")
         out.writeBytes(path)
@@ -93,10 +64,45 @@ enum ResignedHead {
             out.writeBytes(source.query)
         }
         out.writeStaticString(" HTTP/1.1\r\n")
-        HeadWriter.write(forwarded, dropping: drop, adding: added) { piece in
+        HeadWriter.writeKeptLines(forwarded, dropping: drop) { piece in
             var piece = piece
             out.writeBuffer(&piece)
         }
+        /// `name` is the field's line prefix (`Host: `); `lower`, its name as signed (nil: not signed).
+        func add(_ name: StaticString, _ lower: String?, _ value: String) {
+            out.writeStaticString(name)
+            out.writeString(value)
+            out.writeStaticString("\r\n")
+            if let lower { fields.append(SignedField(lower, text: value)) }
+        }
+        add("Host: ", "host", host)
+        add("X-Amz-Date: ", "x-amz-date", amzDate)
+        add("X-Amz-Content-Sha256: ", "x-amz-content-sha256", decision.payloadHash)
+        if let token = credentials.resolvedSessionToken { add("X-Amz-Security-Token: ", "x-amz-security-token", token) }
+        if decoded, let length = source.decodedLength { add("Content-Length: ", nil, "\(length)") }
+        if let codings {
+            out.writeStaticString("Content-Encoding: ")
+            out.writeBytes(codings)
+            out.writeStaticString("\r\n")
+        }
+        if case .resume(let offset, let total) = kind, var etag {
+            out.writeString("Range: bytes=\(offset)-\(total - 1)\r\nIf-Match: ")
+            out.writeBuffer(&etag)
+            out.writeStaticString("\r\n")
+        }
+        if var trialETag {
+            out.writeStaticString("If-None-Match: ")
+            out.writeBuffer(&trialETag)
+            out.writeStaticString("\r\n")
+        }
+        fields.sort { $0.name < $1.name }
+        let signed = SigV4Signer.sign(
+            method: source.method, path: path, query: source.query, fields: fields, payloadHash: decision.payloadHash,
+            credentials: .init(accessKeyID: credentials.accessKeyID, secretAccessKey: secret, sessionToken: credentials.resolvedSessionToken),
+            region: signing.region, service: signing.service, amzDate: amzDate, keys: &keys)
+        out.writeStaticString("Authorization: ")
+        out.writeString(signed.authorization)
+        out.writeStaticString("\r\n\r\n")
         return (out, signed)
     }
 
@@ -121,8 +127,12 @@ enum ResignedHead {
             var start = 0
             var first = true
             var i = 0
+            guard let base = b.baseAddress else { return (drop, nil) }
             while i + 1 < b.count {
-                guard b[i] == 13, b[i + 1] == 10 else {
+                // memchr finds each CR with vector loads: the scan was a tenth of re-signing's CPU.
+                guard let cr = memchr(base + i, 13, b.count - i) else { break }
+                i = base.distance(to: UnsafeRawPointer(cr))
+                guard i + 1 < b.count, b[i + 1] == 10 else {
                     i += 1
                     continue
                 }
