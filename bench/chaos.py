@@ -7,7 +7,6 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -15,7 +14,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from bench import Service, free_port, USER  # noqa: E402
+from bench import Service, free_port, scratch_dir, USER  # noqa: E402
 
 
 def nginx_conf(work, port, nodes):
@@ -165,7 +164,7 @@ def main():
     p.add_argument("--proxies", default="spillway,spillway-least-outstanding,nginx,haproxy",
                    help="spillway (peak_ewma, the default balancer), spillway-least-outstanding, nginx, haproxy")
     args = p.parse_args()
-    work = tempfile.mkdtemp(prefix="spillway-chaos-")
+    work = scratch_dir("spillway-chaos-")
     log = open(f"{work}/services.log", "w")
     results = {}
     for proxy in args.proxies.split(","):

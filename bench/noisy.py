@@ -8,12 +8,11 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench import Service, free_port, node_conf  # noqa: E402
+from bench import Service, free_port, node_conf, scratch_dir  # noqa: E402
 
 KiB = 1024
 SHARED_CPU_SPILLWAY = "spillway, A + B flooding, B's load generator at normal CPU priority"
@@ -71,8 +70,8 @@ def main():
     p.add_argument("--reps", type=int, default=3, help="repetitions of the six runs, interleaved; the report gives medians")
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     args = p.parse_args()
-    work = tempfile.mkdtemp(prefix="spillway-noisy-")
-    data = tempfile.mkdtemp(prefix="spillway-noisy-data-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    work = scratch_dir("spillway-noisy-")
+    data = scratch_dir("spillway-noisy-data-", in_memory=True)
     os.makedirs(f"{data}/bucket", exist_ok=True)
     with open(f"{data}/bucket/obj-4k", "wb") as f:
         f.write(os.urandom(4 * KiB))
