@@ -409,10 +409,18 @@ def ratio_table(results, workloads, targets, rows_for, baseline_names):
 
 def report(results, bulk, meta):
     targets = ["direct", "spillway", "nginx", "haproxy"]
+    baselines = [("spillway", "direct"), ("spillway", "nginx"), ("spillway", "haproxy")]
+    headings = ["Spillway ÷ direct", "Spillway ÷ NGINX", "Spillway ÷ HAProxy"]
+    if meta.get("before"):
+        targets.append("before")
+        baselines += [("before", "nginx"), ("before", "haproxy"), ("spillway", "before")]
+        headings += ["before ÷ NGINX", "before ÷ HAProxy", "Spillway ÷ before"]
     lines = [f"Benchmark: {meta['date']}, {meta['cpus']} CPUs, {meta['reps']} interleaved repetitions of "
              f"{meta['seconds']} s (after {meta['warmup']} s warm-up), medians. Command: `{meta['command']}`", ""]
-    lines.append("| Workload | Figure | " + " | ".join(targets) + " | Spillway ÷ direct | Spillway ÷ NGINX | Spillway ÷ HAProxy |")
-    lines.append("|---|---|" + "---|" * len(targets) + "---|---|---|")
+    if meta.get("before"):
+        lines += [f"`before` is the build `{meta['before']}`, run beside the others in every repetition.", ""]
+    lines.append("| Workload | Figure | " + " | ".join(targets) + " | " + " | ".join(headings) + " |")
+    lines.append("|---|---|" + "---|" * (len(targets) + len(headings)))
     def rows_for(w):
         rows = [(w["unit"], "rps" if w["unit"] == "req/s" else "gbps")]
         if w["name"] == "GET 4 KiB":
@@ -422,7 +430,7 @@ def report(results, bulk, meta):
             rows.insert(1, ("RSS KiB / conn", "rss_per_conn_kib"))
         return rows
 
-    lines += ratio_table(results, WORKLOADS, targets, rows_for, [("spillway", "direct"), ("spillway", "nginx"), ("spillway", "haproxy")])
+    lines += ratio_table(results, WORKLOADS, targets, rows_for, baselines)
     if meta.get("allocations"):
         counts = ", ".join(f"{t} {n:.1f}" for t, n in meta["allocations"].items())
         lines += ["", f"Heap allocations per GET 4 KiB (a perf uprobe on libc's malloc while wrk runs): {counts}."]
@@ -547,6 +555,8 @@ def main():
     p.add_argument("--targets", default="direct,spillway,nginx,haproxy")
     p.add_argument("--bulk-size", type=int, default=5 * GiB, help="0 skips the 5 GiB memory test")
     p.add_argument("--allocations", action="store_true", help="count heap allocations per GET 4 KiB (needs root and perf)")
+    p.add_argument("--before", help="a Spillway build from before a change, run as one more target (\"before\") interleaved "
+                                    "with the others, so a data-plane change's before and after share one run")
     args = parse(p)
     work, data, log = workspace("bench")
     services = []
@@ -560,6 +570,11 @@ def main():
         targets["spillway"] = Service("spillway", [args.spillway, "serve", "--workers", "1", "--log-level", "error",
                                                    "--admin", "127.0.0.1:0",
                                                    "--listen", f"127.0.0.1:{sp_port}", *nodes], sp_port, log)
+        if args.before:
+            before_port = free_port()
+            targets["before"] = Service("before", [args.before, "serve", "--workers", "1", "--log-level", "error",
+                                                   "--admin", "127.0.0.1:0",
+                                                   "--listen", f"127.0.0.1:{before_port}", *nodes], before_port, log)
         ng_port = free_port()
         with open(f"{work}/nginx-proxy.conf", "w") as f:
             f.write(nginx_proxy_conf(work, ng_port, node_ports))
@@ -569,7 +584,7 @@ def main():
             f.write(haproxy_conf(ha_port, node_ports))
         targets["haproxy"] = Service("haproxy", ["haproxy", "-f", f"{work}/haproxy.cfg", "-db"], ha_port, log)
         services += [t for n, t in targets.items() if n != "direct"]
-        order = [t for t in args.targets.split(",") if t in targets]
+        order = [t for t in args.targets.split(",") + (["before"] if args.before else []) if t in targets]
         unknown = [n for n in args.only if n not in [w["name"] for w in WORKLOADS]]
         if unknown:
             sys.exit(f"unknown workload {unknown}; the workloads are: {[w['name'] for w in WORKLOADS]}")
@@ -621,9 +636,9 @@ def main():
 
         meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "reps": args.reps,
                 "seconds": args.duration, "warmup": args.warmup,
-                "command": "bench/run.sh " + " ".join(sys.argv[3:]), "allocations": allocations}
+                "command": "bench/run.sh " + " ".join(sys.argv[3:]), "allocations": allocations, "before": args.before}
         os.makedirs(args.out, exist_ok=True)
-        if len(workloads) < len(WORKLOADS) or len(order) < 4:
+        if len(workloads) < len(WORKLOADS) or len(order) < 4 + bool(args.before):
             # The table and chart compare every target on every workload; a partial run (--only,
             # --targets) keeps its figures in JSON and the lines above, and leaves latest.md alone.
             with open(os.path.join(args.out, "partial.json"), "w") as f:
