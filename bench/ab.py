@@ -9,7 +9,7 @@ Prints, per workload, the medians of each build's req/s and user and kernel CPU 
 import argparse
 import time
 
-from bench import WORKLOADS, Service, alternate, fmt, free_port, node_conf, start_nodes, workspace
+from bench import WORKLOADS, Service, alternate, fmt, free_port, start_storage, workspace
 
 
 def main():
@@ -25,8 +25,8 @@ def main():
     work, data, log = workspace("ab")
     services = []
     try:
-        ports = [free_port() for _ in range(3)]
-        services += start_nodes(work, log, [(node_conf(work, data, port, i), port) for i, port in enumerate(ports)])
+        started, ports = start_storage(work, data, log)
+        services += started
         nodes = [f"http://127.0.0.1:{port}" for port in ports]
         builds = {}
         for name, binary, extra in (("a", args.a, args.a_args), ("b", args.b, args.b_args)):

@@ -542,6 +542,13 @@ def start_nodes(work, log, confs):
     return services
 
 
+def start_storage(work, data, log, count=3):
+    """The usual storage behind every target: `count` NGINX nodes serving the bench objects.
+    Returns their services and their ports."""
+    ports = [free_port() for _ in range(count)]
+    return start_nodes(work, log, [(node_conf(work, data, port, i), port) for i, port in enumerate(ports)]), ports
+
+
 class Direct:
     """Straight to a node: no proxy, so no processes of its own to measure."""
 
@@ -561,8 +568,8 @@ def main():
     work, data, log = workspace("bench")
     services = []
     try:
-        node_ports = [free_port() for _ in range(3)]
-        services += start_nodes(work, log, [(node_conf(work, data, port, i), port) for i, port in enumerate(node_ports)])
+        started, node_ports = start_storage(work, data, log)
+        services += started
         targets = {"direct": Direct(node_ports[0])}
         sp_port = free_port()
         nodes = [f"http://127.0.0.1:{p}" for p in node_ports]

@@ -37,8 +37,8 @@ def main():
     work, data, log = B.workspace("profile")
     services = []
     try:
-        ports = [B.free_port() for _ in range(3)]
-        services += B.start_nodes(work, log, [(B.node_conf(work, data, port, i), port) for i, port in enumerate(ports)])
+        started, ports = B.start_storage(work, data, log)
+        services += started
         nodes = ", ".join(f"http://127.0.0.1:{port}" for port in ports)
         port = B.free_port()
         auth = "" if args.mode == "unsigned" else f"auth: {{ verify_signatures: true, credentials: {{ {CLIENT}: {SECRET} }} }}\n"

@@ -29,8 +29,8 @@ def main():
     work, data, log = B.workspace("resign-ab")
     services = []
     try:
-        ports = [B.free_port() for _ in range(3)]
-        services += B.start_nodes(work, log, [(B.node_conf(work, data, port, i), port) for i, port in enumerate(ports)])
+        started, ports = B.start_storage(work, data, log)
+        services += started
         nodes = ", ".join(f"http://127.0.0.1:{port}" for port in ports)
         workloads = [w for w in B.WORKLOADS if w["name"] in (args.only or ["GET 4 KiB"])]
         targets = {}
