@@ -10,7 +10,7 @@ struct SignerTests {
     static let credentials = SigV4Signer.Credentials(accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
     static let date = "20130524T000000Z"
 
-    func sign(_ method: String, _ target: String, _ headers: [String: String], payload: String) -> SigV4Signer.Signed {
+    func sign(_ method: String, _ target: String, _ headers: [String: String], payload: String) -> SigV4Signer.Authorized {
         let request = SigningRequest(method: method, target: target, headers: headers.map { ($0.key, $0.value) }, authorization: nil)
         return SigV4Signer.sign(
             request, signedHeaders: Array(headers.keys), payloadHash: payload, credentials: Self.credentials, region: "us-east-1",

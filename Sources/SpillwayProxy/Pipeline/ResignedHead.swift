@@ -96,12 +96,12 @@ enum ResignedHead {
             out.writeStaticString("\r\n")
         }
         fields.sort { $0.name < $1.name }
+        out.writeStaticString("Authorization: ")
         let signed = SigV4Signer.sign(
             method: source.method, path: path, query: source.query, fields: fields, payloadHash: decision.payloadHash,
             credentials: .init(accessKeyID: credentials.accessKeyID, secretAccessKey: secret, sessionToken: credentials.resolvedSessionToken),
-            region: signing.region, service: signing.service, amzDate: amzDate, keys: &keys)
-        out.writeStaticString("Authorization: ")
-        out.writeString(signed.authorization)
+            region: signing.region, service: signing.service, amzDate: amzDate, keys: &keys
+        ) { out.writeBytes($0) }
         out.writeStaticString("\r\n\r\n")
         return (out, signed)
     }

@@ -47,9 +47,15 @@ struct ResignSource {
         bucket = request.bucket.map(String.init)
         style = request.style
         headers = signing.headers
-        let hasBody = head.bodyFraming != .none
-        payload = PayloadPlan.Client(contentSHA256: signing.first("x-amz-content-sha256"), hasBody: hasBody, presigned: request.isPresigned)
         chunkedTransfer = if case .chunked = head.bodyFraming { true } else { false }
+        guard head.bodyFraming != .none else {
+            // Most requests (GET, HEAD, LIST) have no body: nothing to look up for one.
+            payload = .none
+            decodedLength = nil
+            trailerChecksum = nil
+            return
+        }
+        payload = PayloadPlan.Client(contentSHA256: signing.first("x-amz-content-sha256"), hasBody: true, presigned: request.isPresigned)
         decodedLength = signing.first("x-amz-decoded-content-length").flatMap { Int($0) }
         trailerChecksum = signing.first("x-amz-trailer").flatMap { ChecksumAlgorithm(fieldName: $0.trimmingCharacters(in: .whitespaces)) }
     }

@@ -22,14 +22,8 @@ public enum SigV4 {
         hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
     }
 
-    /// A request's signature: the string to sign MACed with `authenticator`, keyed once with the
-    /// signing key (`SigningKeyCache.Entry`), so neither the key's pads nor the string are made
-    /// again for each request.
-    public static func signature(amzDate: String, scope: String, canonicalRequest: [UInt8], authenticator: KeyedSHA256) -> String {
-        hex(mac(amzDate: amzDate, scope: scope, canonicalRequest: canonicalRequest, authenticator: authenticator))
-    }
-
-    /// The MAC a signature is the hex of; the string to sign is built on the stack.
+    /// The MAC a request's signature is the hex of: the string to sign, built on the stack, MACed
+    /// with `authenticator` (keyed once per signing key in `SigningKeyCache.Entry`).
     static func mac(amzDate: String, scope: String, canonicalRequest: [UInt8], authenticator: KeyedSHA256) -> SHA256Digest {
         let hash = SHA256.hash(data: canonicalRequest)
         let length = algorithmLine.count + amzDate.utf8.count + 1 + scope.utf8.count + 1 + 2 * SHA256.byteCount
@@ -71,11 +65,9 @@ public enum SigV4 {
 
     private static func hex(raw: UnsafeRawBufferPointer) -> String {
         String(unsafeUninitializedCapacity: 2 * raw.count) { out in
-            for (i, b) in raw.enumerated() {
-                out[2 * i] = hexDigit(b >> 4)
-                out[2 * i + 1] = hexDigit(b & 0xF)
-            }
-            return 2 * raw.count
+            var w = FixedWriter(out)
+            w.putHex(raw)
+            return w.count
         }
     }
 

@@ -16,15 +16,24 @@ public enum SigV4Signer {
         }
     }
 
-    /// A signed request: its `Authorization` value, and what chunk signatures chain from.
+    /// What the later steps of a signed request need: the key and scope chunk signatures chain
+    /// from, and the signature (the seed of a streaming body).
     public struct Signed {
-        public let authorization: String
         public let key: SymmetricKey
         public let scope: String
         public let amzDate: String
+        public let mac: SHA256Digest
 
-        /// The signature's hex, the end of `authorization` (made only for streaming bodies).
-        public var signature: String { String(authorization.utf8.suffix(2 * SHA256.byteCount))! }
+        /// The signature's hex (made only for streaming bodies).
+        public var signature: String { SigV4.hex(mac) }
+    }
+
+    /// A signed request with its `Authorization` value as text.
+    public struct Authorized {
+        public let authorization: String
+        public let signed: Signed
+
+        public var signature: String { signed.signature }
     }
 
     /// `request.headers` holds every field to sign by lower-case name (`host` and `x-amz-date`
@@ -32,7 +41,7 @@ public enum SigV4Signer {
     public static func sign(
         _ request: SigningRequest, signedHeaders: [String], payloadHash: String, credentials: Credentials, region: String, service: String,
         amzDate: String
-    ) -> Signed {
+    ) -> Authorized {
         var keys = SigningKeyCache(capacity: 1)
         return sign(request, signedHeaders: signedHeaders, payloadHash: payloadHash, credentials: credentials, region: region, service: service,
                     amzDate: amzDate, keys: &keys)
@@ -42,51 +51,48 @@ public enum SigV4Signer {
     public static func sign(
         _ request: SigningRequest, signedHeaders: [String], payloadHash: String, credentials: Credentials, region: String, service: String,
         amzDate: String, keys: inout SigningKeyCache
-    ) -> Signed {
+    ) -> Authorized {
         let fields = signedHeaders.map { $0.lowercased() }.sorted().map { SignedField($0, lines: request.headers[$0] ?? []) }
-        return sign(
+        var authorization = ""
+        let signed = sign(
             method: request.method, path: request.path, query: request.query, fields: fields, payloadHash: payloadHash, credentials: credentials,
-            region: region, service: service, amzDate: amzDate, keys: &keys)
+            region: region, service: service, amzDate: amzDate, keys: &keys
+        ) { authorization = String(decoding: $0, as: UTF8.self) }
+        return Authorized(authorization: authorization, signed: signed)
     }
 
     /// The signature of a request whose signed `fields` (lower-case names, sorted) the caller has
-    /// apart already (the gateway's re-signing, per attempt). The canonical request is written into
-    /// the buffer `keys` keeps and `Authorization` in one allocation, so a signature costs about
-    /// three: that string, and what the caller's fields hold.
+    /// apart already (the gateway's re-signing, per attempt). The canonical request and then the
+    /// `Authorization` value are written into the buffer `keys` keeps, which `authorization` is
+    /// handed (to copy into the head it goes in), so signing allocates nothing of its own once
+    /// the key is cached.
     public static func sign(
         method: [UInt8], path: [UInt8], query: [UInt8], fields: [SignedField], payloadHash: String, credentials: Credentials,
-        region: String, service: String, amzDate: String, keys: inout SigningKeyCache
+        region: String, service: String, amzDate: String, keys: inout SigningKeyCache, authorization: (UnsafeRawBufferPointer) -> Void
     ) -> Signed {
-        var canonical = keys.takeScratch()
+        var scratch = keys.takeScratch()
         CanonicalRequest.write(
-            method: method, path: path, query: query, fields: fields, payloadHash: payloadHash, dropSignatureParameter: false, into: &canonical)
-        let entry = keys.entry(secret: credentials.secretAccessKey, date: String(amzDate.prefix(8)), region: region, service: service)
-        let mac = SigV4.mac(amzDate: amzDate, scope: entry.scope, canonicalRequest: canonical, authenticator: entry.authenticator)
-        // `SignedHeaders` reuses the buffer: its names go after the canonical request, then are copied.
-        let namesStart = canonical.count
-        CanonicalRequest.signedHeaders(fields, into: &canonical)
-        let authorization = authorizationValue(
-            accessKeyID: credentials.accessKeyID, scope: entry.scope, signedHeaders: canonical[namesStart...], mac: mac)
-        keys.keepScratch(canonical)
-        return Signed(authorization: authorization, key: entry.key, scope: entry.scope, amzDate: amzDate)
-    }
-
-    /// `AWS4-HMAC-SHA256 Credential=<key>/<scope>, SignedHeaders=<names>, Signature=<hex>`, in one allocation.
-    static func authorizationValue(accessKeyID: String, scope: String, signedHeaders: ArraySlice<UInt8>, mac: SHA256Digest) -> String {
-        let length = credentialPart.count + accessKeyID.utf8.count + 1 + scope.utf8.count + headersPart.count + signedHeaders.count
-            + signaturePart.count + 2 * SHA256.byteCount
-        return String(unsafeUninitializedCapacity: length) { out in
-            var w = FixedWriter(out)
-            w.put(credentialPart)
-            w.put(accessKeyID)
-            w.put(byte: 47)
-            w.put(scope)
-            w.put(headersPart)
-            w.put(signedHeaders)
-            w.put(signaturePart)
-            mac.withUnsafeBytes { w.putHex($0) }
-            return w.count
+            method: method, path: path, query: query, fields: fields, payloadHash: payloadHash, dropSignatureParameter: false, into: &scratch)
+        let entry = keys.entry(secret: credentials.secretAccessKey, date: keys.day(of: amzDate), region: region, service: service)
+        let mac = SigV4.mac(amzDate: amzDate, scope: entry.scope, canonicalRequest: scratch, authenticator: entry.authenticator)
+        // `AWS4-HMAC-SHA256 Credential=<key>/<scope>, SignedHeaders=<names>, Signature=<hex>`.
+        let start = scratch.count
+        scratch.append(contentsOf: credentialPart)
+        scratch.append(contentsOf: credentials.accessKeyID.utf8)
+        scratch.append(47)
+        scratch.append(contentsOf: entry.scope.utf8)
+        scratch.append(contentsOf: headersPart)
+        CanonicalRequest.signedHeaders(fields, into: &scratch)
+        scratch.append(contentsOf: signaturePart)
+        mac.withUnsafeBytes { raw in
+            for b in raw {
+                scratch.append(SigV4.hexDigit(b >> 4))
+                scratch.append(SigV4.hexDigit(b & 0xF))
+            }
         }
+        scratch[start...].withUnsafeBytes(authorization)
+        keys.keepScratch(scratch)
+        return Signed(key: entry.key, scope: entry.scope, amzDate: amzDate, mac: mac)
     }
 
     private static let credentialPart = Array("\(SigV4.algorithm) Credential=".utf8)
