@@ -34,7 +34,8 @@ def main():
             builds[name] = Service(name, [binary, "serve", "--workers", "1", "--log-level", "error", "--admin", "127.0.0.1:0",
                                           "--listen", f"127.0.0.1:{port}", *extra.split(), *nodes], port, log)
             services.append(builds[name])
-        workloads = [w for w in WORKLOADS if not w["put"] and (not args.only or w["name"] in args.only)]
+        # PUTs only when named: each writes objects to the nodes' memory.
+        workloads = [w for w in WORKLOADS if (w["name"] in args.only if args.only else not w["put"])]
         print(f"A/B {time.strftime('%Y-%m-%d %H:%M')}: a = {args.a} {args.a_args}, b = {args.b} {args.b_args}, "
               f"{args.rounds} rounds of {args.duration} s")
         for w in workloads:

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Where a proxied request's CPU goes: one Spillway build under wrk (GET 4 KiB, 64 connections),
+"""Where a proxied request's CPU goes: one Spillway build under wrk (GET 4 KiB, 64 connections, or
+another of bench/run.sh's workloads with --workload),
 profiled with `perf record` while the load runs, reported as µs of CPU per request for each
 function, its callees included (perf's "children" samples x the sample period / the requests
 served meanwhile). Steadier than an end-to-end A/B on a noisy machine, and it says where to look.
 
     python3 bench/profile.py --binary .build/release/spillway [--mode unsigned|pass-through|re-signed]
-                             [--seconds 8] [--top 40] [--grep SigV4]
+                             [--workload "1,000 connections"] [--seconds 8] [--top 40] [--grep SigV4]
 
 Needs perf (Debian: linux-perf) and permission to profile (root, or kernel.perf_event_paranoid <= 1)."""
 import argparse
@@ -25,6 +26,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--binary", required=True)
     p.add_argument("--mode", choices=["unsigned", "pass-through", "re-signed"], default="re-signed")
+    p.add_argument("--workload", default="GET 4 KiB", choices=[w["name"] for w in B.WORKLOADS],
+                   help="one of bench/run.sh's workloads (its path and connections)")
     p.add_argument("--seconds", type=int, default=8)
     p.add_argument("--top", type=int, default=40)
     p.add_argument("--grep", help="only functions whose name matches this regular expression")
@@ -49,7 +52,7 @@ def main():
                     f"admin: {{ listen: 127.0.0.1:0, token: bench }}\n")
         gateway = B.Service("spillway", [args.binary, "serve", "--config", path, "--log-level", "error"], port, log)
         services.append(gateway)
-        workload = next(w for w in B.WORKLOADS if w["name"] == "GET 4 KiB")
+        workload = next(w for w in B.WORKLOADS if w["name"] == args.workload)
         script = signed_script(work, "profile", port, workload, CLIENT, SECRET) if args.mode != "unsigned" else None
         B.run_wrk(work, port, workload, 2, script=script)  # warm: connections, key cache, allocator
         record = args.record or f"{work}/perf.data"
@@ -67,7 +70,7 @@ def main():
         total = re.search(r"^# Samples: (\d+\.?\d*)([KM]?)", out, re.M)
         samples = float(total.group(1)) * {"": 1, "K": 1e3, "M": 1e6}[total.group(2)]
         per_request_us = samples / FREQUENCY / requests * 1e6
-        print(f"{args.mode}: {requests / args.seconds:,.0f} req/s, {per_request_us:.2f} µs of CPU per request in the gateway "
+        print(f"{args.mode}, {args.workload}: {requests / args.seconds:,.0f} req/s, {per_request_us:.2f} µs of CPU per request in the gateway "
               f"({samples:.0f} samples); per function, callees included:")
         shown = 0
         for line in out.splitlines():
