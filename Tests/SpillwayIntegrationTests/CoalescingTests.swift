@@ -108,11 +108,14 @@ struct CoalescingTests {
 
     @Test func aSlowReaderDetachesWhileTheFastOnesFinish() throws {
         let cluster = try Cluster()
-        let size = 16 << 20
+        // The slow reader falls behind the flight only by what neither its socket buffers (several
+        // MiB each way on loopback) nor the 4 MiB ring hold: the object is large enough that it
+        // does so long before the fast readers are done, however slow the machine.
+        let size = 32 << 20
         let md5 = try put(cluster, "detach", size: size)
         let gateway = try Gateway(config: config(cluster, coalesce: "{ enabled: true, ring: 4MiB }"))
         let before = try served(cluster)
-        let readers = try fanOut(gateway, cluster, "detach", ["--count", "4", "--slow", "1", "--rate", "\(1 << 20)"])
+        let readers = try fanOut(gateway, cluster, "detach", ["--count", "4", "--slow", "1", "--rate", "\(2 << 20)"])
         let after = try served(cluster)
         for reader in readers { #expect(reader["md5"].string == md5, "\(reader)") }
         let slow = try #require(readers.first { $0["role"].string == "slow" })

@@ -14,7 +14,12 @@ struct FleetTests {
         let mount: LifecycleTests.ConfigMapMount
     }
 
-    /// `limited`: the cluster's key is a tenant with a global limit of 60 GETs a second.
+    /// `limited`: the cluster's key is a tenant with a global limit of `globalLimit` GETs a second.
+    /// Low enough that nine boto3 threads and the moto nodes, sharing two vCPUs, ask for more than it
+    /// even on a slow machine: at 60 a second, on a VM running at well under half its usual speed,
+    /// all three gateways alone fell 15 % short of their share alike (85 to 87 of 102).
+    static let globalLimit = 30.0
+
     static func yaml(_ member: (s3: Int, admin: Int), cluster: Cluster, redis: RedisServer, limited: Bool = false, extra: String = "") -> String {
         """
         listen: 127.0.0.1:\(member.s3)
@@ -27,7 +32,7 @@ struct FleetTests {
         tenants:
           - name: fleet-tenant
             access_keys: [\(cluster.accessKey)]
-            \(limited ? "limits: { requests: { read: 60 }, global: true }" : "weight: 1")
+            \(limited ? "limits: { requests: { read: \(Int(globalLimit)) }, global: true }" : "weight: 1")
         fleet: { redis: 127.0.0.1:\(redis.port), batch: 4, local_share_percent: 34 }
         admin: { listen: 127.0.0.1:\(member.admin), token: t }
         \(extra)
@@ -147,7 +152,8 @@ struct FleetTests {
         let seconds = 5.0
         let shared = try hammer(seconds: seconds)
         let admitted = Double(shared.reduce(0) { $0 + ($1["ok"].int ?? 0) })
-        #expect(abs(admitted - 60 * seconds) / (60 * seconds) < 0.10, "three gateways admitted \(admitted) against \(60 * seconds)")
+        #expect(abs(admitted - Self.globalLimit * seconds) / (Self.globalLimit * seconds) < 0.10,
+                "three gateways admitted \(admitted) against \(Self.globalLimit * seconds)")
         #expect(shared.allSatisfy { ($0["ok"].int ?? 0) > 0 })
 
         redis.stop()
@@ -156,9 +162,9 @@ struct FleetTests {
         for gateway in gateways { #expect(try waitFor(10) { try gateway.status(token: "t")["fleetRedisReachable"].bool == false }) }
         let alone = try hammer(seconds: seconds)
         for r in alone {
-            // Its share (34 % of 60/s), plus at most one second's burst.
-            let ok = Double(r["ok"].int ?? 0)
-            #expect(ok >= 0.9 * 0.34 * 60 * seconds && ok <= 1.1 * 0.34 * 60 * (seconds + 1), "a gateway alone admitted \(ok)")
+            // Its share (34 % of the global limit), plus at most one second's burst.
+            let ok = Double(r["ok"].int ?? 0), share = 0.34 * Self.globalLimit
+            #expect(ok >= 0.9 * share * seconds && ok <= 1.1 * share * (seconds + 1), "a gateway alone admitted \(ok) (\(r))")
         }
     }
 }

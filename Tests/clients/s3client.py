@@ -823,6 +823,9 @@ def fan_out(args):
                 results[i] = out
                 return
             limit = 1 << 20 if role == "hang-up" else None
+            # A slow reader's pace counts from its first body byte: counted from before the request,
+            # a head that took seconds to come (a loaded machine) let it read that long at full speed.
+            paced_from = time.monotonic()
             while True:
                 chunk = body.read(256 * 1024)
                 if not chunk:
@@ -830,7 +833,7 @@ def fan_out(args):
                 digest.update(chunk)
                 out["bytes"] += len(chunk)
                 if role == "slow":
-                    lag = out["bytes"] / args.rate - (time.monotonic() - started)
+                    lag = out["bytes"] / args.rate - (time.monotonic() - paced_from)
                     if lag > 0:
                         time.sleep(lag)
                 if limit and out["bytes"] >= limit:
