@@ -16,7 +16,8 @@ import subprocess
 import sys
 
 import bench as B
-from resign_ab import CLIENT, POOL, SECRET
+from resign_ab import CLIENT, SECRET
+from resign_ab import gateway as resign_gateway
 from tls import signed_script
 
 FREQUENCY = 2000  # samples per second of CPU
@@ -42,16 +43,9 @@ def main():
     try:
         started, ports = B.start_storage(work, data, log)
         services += started
-        nodes = ", ".join(f"http://127.0.0.1:{port}" for port in ports)
-        port = B.free_port()
-        auth = "" if args.mode == "unsigned" else f"auth: {{ verify_signatures: true, credentials: {{ {CLIENT}: {SECRET} }} }}\n"
-        extra = POOL if args.mode == "re-signed" else ""
-        path = f"{work}/gateway.yaml"
-        with open(path, "w") as f:
-            f.write(f"listen: 127.0.0.1:{port}\nworkers: 1\n{auth}pools:\n  - name: nodes\n    nodes: [{nodes}]\n{extra}"
-                    f"admin: {{ listen: 127.0.0.1:0, token: bench }}\n")
-        gateway = B.Service("spillway", [args.binary, "serve", "--config", path, "--log-level", "error"], port, log)
+        gateway = resign_gateway(args.binary, "spillway", "gateway", args.mode, work, ports, log)
         services.append(gateway)
+        port = gateway.port
         workload = next(w for w in B.WORKLOADS if w["name"] == args.workload)
         script = signed_script(work, "profile", port, workload, CLIENT, SECRET) if args.mode != "unsigned" else None
         B.run_wrk(work, port, workload, 2, script=script)  # warm: connections, key cache, allocator

@@ -18,6 +18,20 @@ CLIENT, SECRET = "AKIABENCHCLIENT00001", "bench-client-secret"
 POOL = "    credentials: { access_key_id: BENCHPOOL, secret_access_key: bench-pool-secret }\n    signing: { region: us-east-1 }\n"
 
 
+def gateway(binary, name, tag, mode, work, ports, log):
+    """One worker of `binary` in front of the nodes on `ports`: `unsigned` (no auth), `pass-through`
+    (clients' signatures verified, passed on) or `re-signed` (verified, then signed for the pool)."""
+    port = B.free_port()
+    nodes = ", ".join(f"http://127.0.0.1:{p}" for p in ports)
+    auth = "" if mode == "unsigned" else f"auth: {{ verify_signatures: true, credentials: {{ {CLIENT}: {SECRET} }} }}\n"
+    extra = POOL if mode == "re-signed" else ""
+    path = f"{work}/{tag}.yaml"
+    with open(path, "w") as f:
+        f.write(f"listen: 127.0.0.1:{port}\nworkers: 1\n{auth}pools:\n  - name: nodes\n    nodes: [{nodes}]\n{extra}"
+                f"admin: {{ listen: 127.0.0.1:0, token: bench }}\n")
+    return B.Service(name, [binary, "serve", "--config", path, "--log-level", "error"], port, log)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--a", required=True, help="the build before")
@@ -31,19 +45,13 @@ def main():
     try:
         started, ports = B.start_storage(work, data, log)
         services += started
-        nodes = ", ".join(f"http://127.0.0.1:{port}" for port in ports)
         workloads = [w for w in B.WORKLOADS if w["name"] in (args.only or ["GET 4 KiB"])]
         targets = {}
         for build, binary in (("a", args.a), ("b", args.b)):
-            for mode, extra in (("unsigned", ""), ("pass-through", ""), ("re-signed", POOL)):
+            for mode in ("unsigned", "pass-through", "re-signed"):
                 name = f"{build} {mode}"
-                port = B.free_port()
-                path = f"{work}/{build}-{mode}.yaml"
-                auth = "" if mode == "unsigned" else f"auth: {{ verify_signatures: true, credentials: {{ {CLIENT}: {SECRET} }} }}\n"
-                with open(path, "w") as f:
-                    f.write(f"listen: 127.0.0.1:{port}\nworkers: 1\n{auth}"
-                            f"pools:\n  - name: nodes\n    nodes: [{nodes}]\n{extra}admin: {{ listen: 127.0.0.1:0, token: bench }}\n")
-                target = B.Service(name, [binary, "serve", "--config", path, "--log-level", "error"], port, log)
+                target = gateway(binary, name, f"{build}-{mode}", mode, work, ports, log)
+                port = target.port
                 if mode != "unsigned":
                     scripts = {w["name"]: signed_script(work, f"{build}-{mode}", port, w, CLIENT, SECRET) for w in workloads}
                     target.script = lambda w, scripts=scripts: scripts[w["name"]]
