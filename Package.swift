@@ -4,6 +4,13 @@ import PackageDescription
 // Dependencies point inward: SpillwayPolicy and SpillwayS3 are pure (no NIO, no clock, no files),
 // SpillwayConfig turns text into values, SpillwayProxy is the only target that touches a data socket,
 // and SpillwayCLI is the composition root.
+// The data plane's per-request code is built without Swift's run-time exclusivity checks in release:
+// every event of an exchange mutates the runner's machine and connections (class properties), and
+// each such access cost a `swift_beginAccess` call (about 1 % of a small request's CPU in
+// `bench/profile.py`). The checks stay on in debug builds, so the whole test suite runs with them;
+// the targets in SpillwayHotPaths are left alone so bench/micro can depend on them.
+let dataPlane: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "Spillway",
     platforms: [.macOS(.v15)],
@@ -28,7 +35,11 @@ let package = Package(
         .target(name: "SpillwayS3", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SpillwayHTTP1"),
         // One request's decisions as a pure state machine: the data plane runs its actions.
-        .target(name: "SpillwayExchange", dependencies: ["SpillwayPolicy", "SpillwayS3", "SpillwayHTTP1"]),
+        // With cross-module optimization, so the runner inlines the machine's small questions (is it
+        // finished, which attempt takes the body, may a node read) asked several times per event.
+        .target(
+            name: "SpillwayExchange", dependencies: ["SpillwayPolicy", "SpillwayS3", "SpillwayHTTP1"],
+            swiftSettings: dataPlane + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
         // Redis's reply format, for the fleet limiter: pure, so it can be fuzzed on its own.
         .target(name: "SpillwayRESP"),
         .target(
@@ -46,7 +57,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-            ]
+            ],
+            swiftSettings: dataPlane
         ),
         // A swift-distributed-tracing Tracer with its own OTLP/HTTP JSON exporter: spans reach any
         // OpenTelemetry collector without swift-otel's gRPC and protobuf in the build.

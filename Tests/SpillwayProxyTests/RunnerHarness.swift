@@ -128,7 +128,7 @@ final class EmbeddedConnector: NodeConnector, @unchecked Sendable {
     }
 
     /// An embedded channel has no socket: nothing waits unread outside the pipeline.
-    func hasUnreadBytes(_ channel: Channel) -> Bool { false }
+    func hasUnreadBytes(_ options: NIOSynchronousChannelOptions) -> Bool { false }
 }
 
 func response(_ status: Int = 200, body: String, headers: String = "") -> String {

@@ -11,9 +11,11 @@ protocol NodeConnector: Sendable {
         to backend: BackendRuntime, on loop: EventLoop, timeout: TimeAmount, handler: @escaping @Sendable () -> ChannelHandler
     ) -> EventLoopFuture<Channel>
 
-    /// Whether the peer sent bytes on `channel` that nobody has read yet: a parked connection with
-    /// any is poisoned (they would be taken for the next response) and must not be reused.
-    func hasUnreadBytes(_ channel: Channel) -> Bool
+    /// Whether the peer sent bytes on the channel of `options` that nobody has read yet: a parked
+    /// connection with any is poisoned (they would be taken for the next response) and must not be
+    /// reused. It takes the channel's options, fetched once per connection: fetching them costs a
+    /// generic metadata lookup, on every reuse of a connection.
+    func hasUnreadBytes(_ options: NIOSynchronousChannelOptions) -> Bool
 }
 
 /// TCP, with the data plane's buffer sizes and watermarks, and TLS for `https://` nodes (their
@@ -46,13 +48,12 @@ struct NodeDialer: NodeConnector {
             .connect(to: backend.address)
     }
 
-    func hasUnreadBytes(_ channel: Channel) -> Bool {
+    func hasUnreadBytes(_ options: NIOSynchronousChannelOptions) -> Bool {
         #if os(Linux)
         // SO_MEMINFO's first 32-bit word is the receive queue's memory: nonzero while data (or a
         // FIN) waits. NIO reads the option into a word wider than 32 bits, so the second word (the
         // receive buffer's size) comes with it and must not be read as part of the first.
-        guard let options = channel.syncOptions,
-            let meminfo = try? options.getOption(.socketOption(.init(rawValue: 55 /* SO_MEMINFO */)))
+        guard let meminfo = try? options.getOption(.socketOption(.init(rawValue: 55 /* SO_MEMINFO */)))
         else { return false }
         return withUnsafeBytes(of: meminfo) { $0.load(as: UInt32.self) } != 0
         #else

@@ -21,6 +21,11 @@ final class ClientConnection: ChannelDuplexHandler {
 
     let worker: Worker
     private var context: ChannelHandlerContext?
+    /// The channel's allocator, fetched once: every response head and error is made with it, and
+    /// reaching it through the context costs a retain and a dynamic call per use.
+    private(set) var allocator = ByteBufferAllocator()
+    /// The channel, held from the handler's addition: asked whether it is writable at every event.
+    private var channel: Channel?
     private(set) var exchange: ExchangeRunner?
     /// The telemetry slot of the last request: the next one on this connection usually has the same
     /// operation, bucket and tenant, and then finds it without a lookup.
@@ -59,6 +64,8 @@ final class ClientConnection: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        allocator = context.channel.allocator
+        channel = context.channel
         worker.register(self)
         remoteIP = context.channel.remoteAddress?.ipAddress
         let state = worker.state.load()
@@ -80,6 +87,7 @@ final class ClientConnection: ChannelDuplexHandler {
         timer?.cancel()
         timer = nil
         self.context = nil
+        channel = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -170,16 +178,15 @@ final class ClientConnection: ChannelDuplexHandler {
                 headStartedAt = nil
                 let headBytes = input.readSlice(length: length)!
                 let limits = http.head
-                let parsed: Result<RequestHead, HTTP1Error> = headBytes.withUnsafeReadableBytes { b in
-                    Result { () throws(HTTP1Error) in try RequestHead.parse(b, limits: limits) }
-                }
-                switch parsed {
-                case .failure(let error):
+                // Parsed straight into `head`, with no `Result` copy of it in between.
+                let head: RequestHead
+                do {
+                    head = try headBytes.withUnsafeReadableBytes { (b) throws(HTTP1Error) in try RequestHead.parse(b, limits: limits) }
+                } catch {
                     refuse(error)
                     return
-                case .success(let head):
-                    begin(head, headBytes)
                 }
+                begin(head, headBytes)
             case .success(.body(let taken, let complete)):
                 let bytes = input.readSlice(length: taken)!
                 if taken > 0 { exchange?.clientBody(bytes, last: complete) }
@@ -350,8 +357,7 @@ final class ClientConnection: ChannelDuplexHandler {
 // MARK: - The seams an exchange sees
 
 extension ClientConnection: ResponseSink, RequestSource {
-    var isWritable: Bool { context?.channel.isWritable ?? false }
-    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
+    var isWritable: Bool { channel?.isWritable ?? false }
     /// Whether responses should announce `Connection: close`.
     var willCloseAfterExchange: Bool { closeAfterExchange || worker.draining || worker.closing }
 

@@ -40,11 +40,14 @@ final class NodeConnection: ChannelDuplexHandler {
         handshaken = backend.tls == nil
     }
 
-    var isUsable: Bool { !closed && reusable && context?.channel.isActive == true }
-    var isWritable: Bool { context?.channel.isWritable ?? false }
+    var isUsable: Bool { !closed && reusable && channel?.isActive == true }
+    var isWritable: Bool { channel?.isWritable ?? false }
 
-    /// The channel, for the connector's check of unread bytes before reuse.
-    var channel: Channel? { context?.channel }
+    /// The channel, held from the handler's addition: asked whether it is writable at every event,
+    /// and reaching it through the context costs a retain each time.
+    private var channel: Channel?
+    /// The channel's options, for the connector's check of unread bytes before reuse.
+    private(set) var socketOptions: NIOSynchronousChannelOptions?
 
     // MARK: - Called by the runner
 
@@ -84,9 +87,17 @@ final class NodeConnection: ChannelDuplexHandler {
 
     // MARK: - Channel events
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        channel = context.channel
+        socketOptions = context.channel.syncOptions
+    }
 
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        channel = nil
+        socketOptions = nil
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var input = unwrapInboundIn(data)
@@ -144,10 +155,15 @@ final class NodeConnection: ChannelDuplexHandler {
     /// Parses a head and tells the runner.
     private func readHead(_ headBytes: ByteBuffer, link: AttemptLink) -> HeadRead {
         let limits = self.limits
-        let parsed: Result<ResponseHead, HTTP1Error> = headBytes.withUnsafeReadableBytes { b in
-            Result { () throws(HTTP1Error) in try ResponseHead.parse(b, limits: limits) }
+        // Parsed straight into `head`, with no `Result` copy of it in between.
+        let head: ResponseHead
+        do {
+            head = try headBytes.withUnsafeReadableBytes { (b) throws(HTTP1Error) in try ResponseHead.parse(b, limits: limits) }
+        } catch {
+            fail(.malformedResponse)
+            return .failed
         }
-        guard case .success(let head) = parsed, !head.isSwitchingProtocols else {
+        guard !head.isSwitchingProtocols else {
             fail(.malformedResponse)
             return .failed
         }

@@ -19,7 +19,7 @@ final class NodePool {
         guard backend.slot < idle.count else { return nil }
         while let connection = idle[backend.slot].popLast() {
             if connection.isUsable, now - connection.idleSince < ChannelTuning.upstreamIdleLimit,
-                let channel = connection.channel, !connector.hasUnreadBytes(channel)
+                let options = connection.socketOptions, !connector.hasUnreadBytes(options)
             {
                 return connection
             }
