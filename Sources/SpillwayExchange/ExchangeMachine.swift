@@ -117,6 +117,12 @@ public struct ExchangeMachine: ~Copyable, Sendable {
     var rateWindowBytes = 0
     /// When the read gets a hedge, if it has not answered by then (the pool's recent percentile).
     let hedgeDelay: Nanos?
+    /// Never read. An existential makes the machine an address-only type, so every question the
+    /// runner asks it (its next deadline, the body's target, may a node read: several per event)
+    /// takes the machine where it lies in the runner. A loadable struct this size (about 700
+    /// bytes) stored in a class is copied to the stack for each such call instead, which was most
+    /// of the `memmove` in a small request's profile.
+    private let passedByAddress: (any Sendable)? = nil
 
     struct Upload: Sendable, Equatable {
         var ended: Bool
